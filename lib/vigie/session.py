@@ -1,0 +1,115 @@
+"""One factory for the SparkSession, whoever owns the cluster.
+
+- Databricks: the runtime owns the session and its libraries; we only set what a job needs.
+- spark-submit: `spark.master` (and `--packages`) come from the command line; we never override them.
+- local mode (laptop, tests): we set master, the Maven packages of the pinned stack, and Delta.
+
+Example:
+    >>> from vigie.session import get_spark
+    >>> spark = get_spark(app_name="vigie-demo")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from vigie import versions
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+LOCAL_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Spark NLP's annotators are Kryo-registered; its docs ask for Kryo with a large buffer.
+    "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+    "spark.kryoserializer.buffer.max": "1g",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+}
+
+
+def on_databricks() -> bool:
+    """True inside a Databricks runtime (notebook or job)."""
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def jvm_libraries() -> tuple[str, ...]:
+    """JVM libraries to load in local mode: VIGIE_JVM_LIBS (comma list) or the reachable default set."""
+    raw = os.environ.get("VIGIE_JVM_LIBS", "")
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    return keys or versions.DEFAULT_JVM_LIBS
+
+
+def local_conf(
+    master: str = "local[*]",
+    shuffle_partitions: int = 8,
+    ui: bool = False,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The configuration vigie uses for a local session (also what the test fixture uses)."""
+    ivy = os.environ.get("VIGIE_IVY_DIR", str(Path.home() / ".ivy2"))
+    conf = {
+        "spark.master": master,
+        "spark.jars.packages": ",".join(versions.maven_packages(jvm_libraries())),
+        "spark.jars.excludes": ",".join(versions.IVY_EXCLUDES),
+        "spark.jars.ivy": ivy,
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.ui.enabled": str(ui).lower(),
+        # Python workers must run the interpreter that has vigie and the pinned stack installed.
+        "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
+        **LOCAL_DEFAULTS,
+        **DELTA_CONF,
+    }
+    conf.update(extra or {})
+    return conf
+
+
+def get_spark(
+    app_name: str = "vigie",
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    shuffle_partitions: int = 8,
+):
+    """Return the active SparkSession or build one fitting where we run (see module docstring)."""
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.appName(app_name)
+    if on_databricks():
+        return builder.getOrCreate()
+
+    launched = SparkConf()  # under spark-submit this already holds the command line's settings
+    if launched.contains("spark.master"):
+        settings = {k: v for k, v in DELTA_CONF.items() if not launched.contains(k)}
+        settings.setdefault("spark.sql.session.timeZone", "UTC")
+        if not launched.contains("spark.jars.packages") and not launched.contains("spark.jars"):
+            settings["spark.jars.packages"] = ",".join(versions.maven_packages(jvm_libraries()))
+            settings["spark.jars.excludes"] = ",".join(versions.IVY_EXCLUDES)
+    else:
+        settings = local_conf(master or os.environ.get("VIGIE_SPARK_MASTER", "local[*]"), shuffle_partitions)
+        # PySpark takes the worker interpreter of SQL Python functions from this variable, not the conf.
+        os.environ.setdefault("PYSPARK_PYTHON", settings["spark.pyspark.python"])
+    settings.update(conf or {})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def resolve_jars() -> list[str]:
+    """Start a local session once so Ivy downloads and caches every pinned jar; returns the coordinates."""
+    spark = get_spark(app_name="vigie-setup", master="local[1]")
+    jars = spark.sparkContext.getConf().get("spark.jars.packages", "")
+    spark.stop()
+    return [j for j in jars.split(",") if j]

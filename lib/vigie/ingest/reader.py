@@ -201,9 +201,29 @@ def decode_chunk(chunk: bytes) -> Iterator[tuple[int, object | None, str | None]
         except json.JSONDecodeError as exc:
             line = text.count("\n", 0, i)
             yield line, None, f"not valid JSON: {exc.msg} (line {exc.lineno - line}, column {exc.colno})"
-            return
+            i = _next_record_start(text, i)
+            continue
         yield text.count("\n", 0, i), value, None
         i = j
+
+
+def _next_record_start(text: str, i: int) -> int:
+    """After a bad record at `i`: the start of the next line that begins a new record.
+
+    Indented lines and lines starting with a closing bracket, comma or quote continue the bad record
+    (the rest of a broken pretty-printed object); any other non-blank line starts a new one, so each
+    bad line of a line-delimited dump is its own reject.
+    """
+    pos = text.find("\n", i)
+    while pos >= 0:
+        start = pos + 1
+        if start >= len(text):
+            return len(text)
+        first = text[start]
+        if first not in " \t\r\n}],\"":
+            return start
+        pos = text.find("\n", start)
+    return len(text)
 
 
 def raw_prefix(chunk: bytes, line_offset: int = 0) -> str:

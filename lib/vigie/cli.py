@@ -1,0 +1,151 @@
+"""The `vigie` command: one sub-command per stage, each a thin wrapper over a library function.
+
+    vigie generate --out DIR --tweets N --seed S
+    vigie ingest INPUT... --lakehouse DIR
+    vigie pipeline --lakehouse DIR [--demo | INPUT...]
+    vigie setup
+
+Errors a user can cause are printed as one line (`vigie: error: ...`) with exit code 2.
+The same `main()` serves the console script, `jobs/*.py` under spark-submit and Databricks tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from vigie.config import Config, load_config
+from vigie.errors import ConfigError, VigieError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--conf", help="YAML configuration file (default: conf/vigie.yaml when present)")
+    common.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one setting")
+    common.add_argument("--master", help="Spark master for local runs (ignored under spark-submit/Databricks)")
+
+    p = argparse.ArgumentParser(prog="vigie", description="Anomalies, bots, communities and audiences in tweet dumps.")
+    sub = p.add_subparsers(dest="stage", required=True, metavar="STAGE")
+
+    g = sub.add_parser("generate", parents=[common], help="write a demo tweet dump with known truth")
+    g.add_argument("--out", required=True, help="folder to write the dump and _truth.json into")
+    g.add_argument("--tweets", type=int, help="number of tweets (default from conf)")
+    g.add_argument("--seed", type=int, help="random seed (default from conf)")
+    g.add_argument("--files", type=int, help="number of files, written in parallel")
+    g.add_argument("--format", choices=["v1.1", "v2"], help="v1.1 statuses or v2 pages")
+    g.add_argument("--compression", choices=["none", "gzip", "bz2"])
+
+    i = sub.add_parser("ingest", parents=[common], help="tweet JSON files/folders -> Delta silver tables")
+    i.add_argument("inputs", nargs="+", help="files or folders of JSON lines (.json, .jsonl, .gz, .bz2)")
+    i.add_argument("--lakehouse", required=True, help="lakehouse root folder (local path or URI)")
+    i.add_argument("--split-mb", type=int, help="byte-range split size for plain files")
+
+    pl = sub.add_parser("pipeline", parents=[common], help="run every stage in order")
+    pl.add_argument("inputs", nargs="*", help="files or folders to ingest")
+    pl.add_argument("--lakehouse", required=True)
+    pl.add_argument("--demo", action="store_true", help="generate the demo dump into LAKEHOUSE/raw first")
+
+    sub.add_parser("setup", parents=[common], help="check the pinned stack and download the JVM jars once")
+    return p
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _spark(cfg: Config, args: argparse.Namespace):
+    from vigie.session import get_spark
+
+    master = args.master or os.environ.get("VIGIE_SPARK_MASTER") or cfg.spark.master
+    spark = get_spark(app_name=cfg.spark.app_name, master=master, shuffle_partitions=cfg.spark.shuffle_partitions)
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _check_lakehouse(path: str) -> None:
+    if "://" in path or path.startswith("dbfs:"):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the lakehouse folder {path}: {exc.strerror}") from exc
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"the lakehouse folder {path} is not writable")
+
+
+def run_generate(cfg: Config, args: argparse.Namespace) -> dict:
+    from vigie.generate import generate
+
+    g = cfg.generate
+    return generate(
+        args.out,
+        tweets=args.tweets or g.tweets,
+        seed=g.seed if args.seed is None else args.seed,
+        files=args.files or g.files,
+        fmt=args.format or g.format,
+        compression=args.compression or g.compression,
+        progress=_say,
+    )
+
+
+def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str]) -> dict:
+    from vigie.ingest.job import ingest
+    from vigie.ingest.reader import list_input_files
+
+    _check_lakehouse(args.lakehouse)
+    files = list_input_files(list(inputs))  # fail on bad paths before starting Spark
+    _say(f"ingest: {len(files)} file(s) -> {args.lakehouse}")
+    started = time.time()
+    spark = _spark(cfg, args)
+    split_mb = getattr(args, "split_mb", None) or cfg.ingest.split_mb
+    result = ingest(spark, list(inputs), args.lakehouse, split_bytes=split_mb << 20)
+    _say(f"ingest: done in {time.time() - started:.1f}s")
+    return {"run_id": result.run_id, **result.counts}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = load_config(args.conf, args.set)
+        if args.stage == "setup":
+            from vigie import versions
+            from vigie.session import resolve_jars
+
+            problems = versions.check_stack()
+            for line in problems:
+                _say(f"vigie: stack: {line}")
+            for coord in resolve_jars():
+                _say(f"jar ready: {coord}")
+            return 1 if problems else 0
+        if args.stage == "generate":
+            truth = run_generate(cfg, args)
+            print(json.dumps({"out": args.out, **truth["expected"]}))
+        elif args.stage == "ingest":
+            print(json.dumps(run_ingest(cfg, args, args.inputs)))
+        elif args.stage == "pipeline":
+            inputs = list(args.inputs)
+            if args.demo:
+                raw = os.path.join(args.lakehouse, "raw")
+                gen_args = argparse.Namespace(out=raw, tweets=None, seed=None, files=None, format=None, compression=None)
+                run_generate(cfg, gen_args)
+                inputs.append(raw)
+            if not inputs:
+                raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
+            print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs)}))
+        return 0
+    except VigieError as exc:
+        print(f"vigie: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def entrypoint() -> None:
+    """Console-script and job entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

@@ -1,0 +1,109 @@
+"""Typed configuration: defaults here, `conf/vigie.yaml` for users, `--set section.key=value` on the command line.
+
+Example:
+    >>> cfg = load_config(overrides=["ingest.split_mb=32"])
+    >>> cfg.ingest.split_mb
+    32
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from vigie.errors import ConfigError
+
+DEFAULT_CONF = os.path.join("conf", "vigie.yaml")
+
+
+@dataclass
+class SparkConfig:
+    app_name: str = "vigie"
+    master: str = "local[*]"  # ignored under spark-submit and on Databricks
+    shuffle_partitions: int = 8
+
+
+@dataclass
+class GenerateConfig:
+    tweets: int = 60_000
+    seed: int = 42
+    files: int = 2
+    format: str = "v1.1"
+    compression: str = "none"
+
+
+@dataclass
+class IngestConfig:
+    split_mb: int = 64
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: str = ""  # empty: MLFLOW_TRACKING_URI, else a local store under the lakehouse
+    experiment: str = "vigie"
+
+
+@dataclass
+class Config:
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+
+def _coerce(section: str, key: str, target: Any, value: Any) -> Any:
+    kind = type(target)
+    if isinstance(value, kind):
+        return value
+    try:
+        if kind is bool:
+            return str(value).lower() in ("1", "true", "yes", "on")
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{section}.{key} must be a {kind.__name__}, got {value!r}") from exc
+
+
+def _apply(cfg: Config, section: str, key: str, value: Any) -> None:
+    if not hasattr(cfg, section):
+        raise ConfigError(f"unknown configuration section {section!r}; known: {[f.name for f in dataclasses.fields(cfg)]}")
+    sub = getattr(cfg, section)
+    names = [f.name for f in dataclasses.fields(sub)]
+    if key not in names:
+        raise ConfigError(f"unknown setting {section}.{key}; known in {section}: {names}")
+    setattr(sub, key, _coerce(section, key, getattr(sub, key), value))
+
+
+def load_config(path: str | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the YAML file (`path`, else conf/vigie.yaml when present), then `section.key=value` overrides."""
+    cfg = Config()
+    file = path or (DEFAULT_CONF if os.path.exists(DEFAULT_CONF) else None)
+    if path and not os.path.exists(path):
+        raise ConfigError(f"configuration file not found: {path}")
+    if file:
+        try:
+            with open(file, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file} must hold a mapping of sections")
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{file}: section {section!r} must be a mapping")
+            for key, value in values.items():
+                _apply(cfg, section, key, value)
+    for item in overrides or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"--set takes section.key=value, got {item!r}")
+        dotted, value = item.split("=", 1)
+        section, key = dotted.split(".", 1)
+        _apply(cfg, section, key, yaml.safe_load(value) if value else "")
+    return cfg
+
+
+def as_dict(cfg: Config) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,53 @@
+"""One Spark session for the whole suite (all JVM packages configured up front), temp stores."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not SHARED.exists():  # a clone elsewhere: shared/ sits beside the repo root
+    SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED.exists():
+        pytest.fail(f"the shared real-data folder is missing: expected {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    from vigie.session import get_spark
+
+    tmp = tmp_path_factory.mktemp("spark")
+    os.environ["MLFLOW_TRACKING_URI"] = (tmp / "mlruns").as_uri()
+    session = get_spark(
+        app_name="vigie-tests",
+        master="local[2]",
+        shuffle_partitions=2,
+        conf={
+            "spark.sql.warehouse.dir": str(tmp / "warehouse"),
+            "spark.checkpoint.dir": str(tmp / "checkpoints"),
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": "3g",
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(str(tmp / "checkpoints"))
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def small_dump(tmp_path_factory) -> tuple[Path, dict]:
+    """A small generated dump (2 files) and its truth, shared by the ingest tests."""
+    from vigie.generate import TRUTH_FILE, generate
+
+    out = tmp_path_factory.mktemp("dump")
+    generate(str(out), tweets=4000, seed=11, files=2, progress=lambda _: None)
+    return out, json.loads((out / TRUTH_FILE).read_text())

@@ -438,8 +438,12 @@ class _Shard:
                 self.counts["malformed"] += 1
         return self.counts
 
+    MALFORMED_KINDS = ("truncated", "html", "bad_utf8", "delete_notice", "bad_id")
+
     def _malformed(self, line: bytes) -> bytes:
         kind = self.rng.randrange(5)
+        key = f"malformed_{self.MALFORMED_KINDS[kind]}"
+        self.counts[key] = self.counts.get(key, 0) + 1
         if kind == 0:
             return line[: len(line) // 2]  # truncated delivery
         if kind == 1:
@@ -537,7 +541,7 @@ def generate(
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for done, counts in enumerate(pool.map(_write_shard, jobs) if workers > 1 else map(_write_shard, jobs), 1):
             for k, v in counts.items():
-                totals[k] += v
+                totals[k] = totals.get(k, 0) + v
             say(f"generate: {done}/{files} files, {totals['lines']:,} lines, {time.time() - started:.1f}s")
     users = make_users(_n_users(per_shard * files), seed)
     truth = {
@@ -555,6 +559,7 @@ def generate(
             "duplicates": totals["duplicates"],
             "rejected": totals["malformed"],
         },
+        "malformed_kinds": {k[len("malformed_") :]: v for k, v in sorted(totals.items()) if k.startswith("malformed_")},
         "bot_tweets": totals["bot_tweets"],
         "bots": sorted(u.id for u in users if u.is_bot),
         "weak_label_bot_suffix": sorted(u.id for u in users if u.screen_name.lower().endswith("_bot")),

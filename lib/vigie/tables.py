@@ -75,6 +75,10 @@ def merge_new_rows(
     """
     partition_by = [partition_col] if partition_col else []
     table = ensure_table(spark, path, df.schema, partition_by)
+    if table.detail().select("numFiles").first()[0] == 0:
+        # first load: nothing to match against, so skip the join (callers pass key-unique rows)
+        df.write.format("delta").mode("append").save(path)
+        return _metric_since(table, -1, "numOutputRows")
     cond = " AND ".join(f"t.{k} = s.{k}" for k in keys) + _pruning(partition_col, df)
     before = _current_version(table)
     table.alias("t").merge(df.alias("s"), cond).whenNotMatchedInsertAll().execute()

@@ -141,6 +141,9 @@ def _finish(tweet: dict[str, Any], created: Any) -> dict[str, Any]:
         if ts is None:
             raise BadRecord(f"no usable created_at ({str(created)[:40]!r}) and the id is not a snowflake")
         tweet["created_at"], tweet["created_at_source"] = ts, "snowflake_id"
+    if tweet.get("retweeted_tweet_id") is not None:
+        # v1.1 copies the original's quote onto a retweet of a quote: that edge belongs to the original
+        tweet["quoted_tweet_id"] = tweet["quoted_user_id"] = None
     tweet["is_retweet"] = tweet.get("retweeted_tweet_id") is not None
     tweet["is_quote"] = tweet.get("quoted_tweet_id") is not None
     tweet["is_reply"] = tweet.get("replied_tweet_id") is not None

@@ -15,7 +15,7 @@ $(BIN)/python:
 # Re-install only when the pinned dependencies change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@java -version 2>&1 | grep -q 'version "17' || { echo "vigie needs Java 17 on PATH (apt-get install openjdk-17-jre-headless)"; exit 1; }
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[spark,dev]'
 	touch $@
 
 # Download the JVM jars from Maven Central into Ivy's cache once (spark.jars.packages reads it afterwards).

@@ -43,7 +43,8 @@ def test_missing_conf_file_is_a_clear_error(tmp_path):
 
 
 def test_pyproject_pins_the_same_versions_as_the_versions_module():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["spark"]
     pinned = dict(d.split("==") for d in deps if "==" in d)
     assert pinned == versions.PIP_PINS
 
@@ -63,3 +64,17 @@ def test_maven_coordinates_follow_the_installed_pip_versions():
     ]
     with pytest.raises(ValueError, match="unknown JVM libraries"):
         versions.maven_packages(["nope"])
+
+
+def test_databricks_bundle_pins_the_same_jars_and_calls_the_cli():
+    import yaml
+
+    job = yaml.safe_load((ROOT / "resources" / "vigie.job.yml").read_text())["resources"]["jobs"]["vigie_ingest"]
+    libs = job["tasks"][0]["libraries"]
+    maven = [lib["maven"]["coordinates"] for lib in libs if "maven" in lib]
+    assert maven == versions.maven_packages(["synapseml", "sparknlp"])  # Delta comes with the runtime
+    task = job["tasks"][0]["python_wheel_task"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert task["entry_point"] in scripts and task["parameters"][0] == "ingest"
+    bundle = yaml.safe_load((ROOT / "databricks.yml").read_text())
+    assert {"dev", "prod"} <= set(bundle["targets"])

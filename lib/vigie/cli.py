@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--demo", action="store_true", help="generate the demo dump into LAKEHOUSE/raw first")
 
     sub.add_parser("setup", parents=[common], help="check the pinned stack and download the JVM jars once")
+    sub.add_parser("packages", help="print the spark-submit flags that bring in the pinned jars")
     return p
 
 
@@ -110,7 +111,12 @@ def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str]) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        cfg = load_config(args.conf, args.set)
+        cfg = load_config(getattr(args, "conf", None), getattr(args, "set", []))
+        if args.stage == "packages":
+            from vigie.session import submit_flags
+
+            print(submit_flags())
+            return 0
         if args.stage == "setup":
             from vigie import versions
             from vigie.session import resolve_jars

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vigie import versions
+from vigie.errors import ConfigError
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -90,13 +91,24 @@ def get_spark(
     if on_databricks():
         return builder.getOrCreate()
 
-    launched = SparkConf()  # under spark-submit this already holds the command line's settings
-    if launched.contains("spark.master"):
+    from pyspark import SparkContext
+
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started this driver and its JVM
+    if submitted:
+        SparkContext._ensure_initialized()  # attach to that JVM so SparkConf sees the command line
+    launched = SparkConf()
+    if submitted or launched.contains("spark.master"):
+        # The cluster (or spark-submit --packages) owns master and jars; jars cannot be added this late,
+        # so check for Delta before configuring its extension (else: a JVM stack trace, then a failure).
+        SparkContext._ensure_initialized()
+        if not _class_exists(SparkContext._jvm, MARKER_CLASSES["delta"]):
+            raise ConfigError(
+                "Delta Lake's jar is not on this Spark session's classpath. With spark-submit, pass "
+                f"`{submit_flags()}` (the output of `vigie packages`); on a cluster, install the Maven "
+                "libraries listed in databricks.yml."
+            )
         settings = {k: v for k, v in DELTA_CONF.items() if not launched.contains(k)}
         settings.setdefault("spark.sql.session.timeZone", "UTC")
-        if not launched.contains("spark.jars.packages") and not launched.contains("spark.jars"):
-            settings["spark.jars.packages"] = ",".join(versions.maven_packages(jvm_libraries()))
-            settings["spark.jars.excludes"] = ",".join(versions.IVY_EXCLUDES)
     else:
         settings = local_conf(master or os.environ.get("VIGIE_SPARK_MASTER", "local[*]"), shuffle_partitions)
         # PySpark takes the worker interpreter of SQL Python functions from this variable, not the conf.
@@ -113,3 +125,32 @@ def resolve_jars() -> list[str]:
     jars = spark.sparkContext.getConf().get("spark.jars.packages", "")
     spark.stop()
     return [j for j in jars.split(",") if j]
+
+
+MARKER_CLASSES = {
+    "delta": "io.delta.tables.DeltaTable",
+    "synapseml": "com.microsoft.azure.synapse.ml.lightgbm.LightGBMClassifier",
+    "sparknlp": "com.johnsnowlabs.nlp.DocumentAssembler",
+    "graphframes": "org.graphframes.GraphFrame",
+}
+
+
+def _class_exists(jvm, name: str) -> bool:
+    try:
+        jvm.java.lang.Class.forName(name, False, jvm.Thread.currentThread().getContextClassLoader())
+        return True
+    except Exception:  # py4j wraps ClassNotFoundException
+        return False
+
+
+def missing_jvm_libraries(spark, keys: tuple[str, ...] = ("delta",)) -> list[str]:
+    """Which of the named JVM libraries have no jar on the session's classpath."""
+    return [key for key in keys if not _class_exists(spark.sparkContext._jvm, MARKER_CLASSES[key])]
+
+
+def submit_flags() -> str:
+    """The spark-submit flags that bring in the pinned jars: `spark-submit $(vigie packages) jobs/ingest.py ...`."""
+    return (
+        f"--packages {','.join(versions.maven_packages(jvm_libraries()))} "
+        f"--exclude-packages {','.join(versions.IVY_EXCLUDES)}"
+    )

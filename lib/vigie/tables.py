@@ -75,6 +75,9 @@ def merge_new_rows(
     """
     partition_by = [partition_col] if partition_col else []
     table = ensure_table(spark, path, df.schema, partition_by)
+    # One writer per partition value (AQE coalesces the rest): no flood of tiny files per date,
+    # whatever spark.sql.shuffle.partitions the cluster has.
+    df = df.repartition(partition_col) if partition_col else df.coalesce(max(1, spark.sparkContext.defaultParallelism))
     if table.detail().select("numFiles").first()[0] == 0:
         # first load: nothing to match against, so skip the join (callers pass key-unique rows)
         df.write.format("delta").mode("append").save(path)

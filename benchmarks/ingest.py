@@ -1,0 +1,91 @@
+"""Ingest throughput: vigie (JSON -> Delta silver) against DuckDB read_json -> Parquet, same file, same cores.
+
+    .venv/bin/python benchmarks/ingest.py [--tweets 750000] [--cores 2] [--data DIR]
+
+Prints seconds, MB/s and peak memory (whole process tree) per tool, and the ratio of each to DuckDB.
+Spark's own JSON reader (explicit schema, to Parquet) is shown too, as the naive Spark baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import run_measured  # noqa: E402
+
+PY = sys.executable
+DUCKDB = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET threads={cores}")
+con.execute(\"\"\"COPY (SELECT id, created_at, text, lang, source, "user".id AS user_id, "user".screen_name AS screen_name,
+    entities.hashtags AS hashtags, entities.user_mentions AS mentions, retweeted_status.id AS retweeted_id,
+    quoted_status_id, in_reply_to_status_id, place.country_code AS country_code
+    FROM read_json('{src}', format='newline_delimited', ignore_errors=true, maximum_object_size=16777216,
+                   columns={{id: 'BIGINT', created_at: 'VARCHAR', text: 'VARCHAR', lang: 'VARCHAR', source: 'VARCHAR',
+                            "user": 'STRUCT(id BIGINT, screen_name VARCHAR)',
+                            entities: 'STRUCT(hashtags STRUCT(text VARCHAR)[], user_mentions STRUCT(screen_name VARCHAR)[])',
+                            retweeted_status: 'STRUCT(id BIGINT)', quoted_status_id: 'BIGINT',
+                            in_reply_to_status_id: 'BIGINT', place: 'STRUCT(country_code VARCHAR)'}}))
+    TO '{out}' (FORMAT PARQUET)\"\"\")
+print(con.execute("SELECT count(*) FROM read_parquet('{out}')").fetchone()[0])
+"""
+SPARK_JSON = """
+from vigie.session import get_spark
+spark = get_spark(master="local[{cores}]", shuffle_partitions={cores})
+schema = ("id long, created_at string, text string, lang string, source string, user struct<id:long,screen_name:string>, "
+          "entities struct<hashtags:array<struct<text:string>>,user_mentions:array<struct<screen_name:string>>>, "
+          "retweeted_status struct<id:long>, quoted_status_id long, in_reply_to_status_id long, place struct<country_code:string>")
+df = spark.read.schema(schema).option("mode", "PERMISSIVE").json("{src}")
+df.write.mode("overwrite").parquet("{out}")
+print(spark.read.parquet("{out}").count())
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tweets", type=int, default=750_000, help="size of the generated dump (750k ~ 1 GB)")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "vigie-bench-ingest"))
+    args = ap.parse_args()
+
+    data = Path(args.data)
+    dump = data / f"dump-{args.tweets}"
+    if not (dump / "_truth.json").exists():
+        shutil.rmtree(dump, ignore_errors=True)
+        print(f"generating {args.tweets:,} tweets into {dump} ...", file=sys.stderr)
+        run_measured([PY, "-m", "vigie.cli", "generate", "--out", str(dump), "--tweets", str(args.tweets), "--files", "1"])
+    src = next(dump.glob("tweets-*.jsonl"))
+    size_mb = src.stat().st_size / 2**20
+    truth = json.loads((dump / "_truth.json").read_text())
+    env = {**os.environ, "PYSPARK_PYTHON": PY}
+    work = Path(tempfile.mkdtemp(prefix="vigie-bench-"))
+    results = {}
+    try:
+        secs, mem, out = run_measured([PY, "-c", DUCKDB.format(cores=args.cores, src=src, out=work / "duck.parquet")])
+        results["duckdb read_json -> parquet"] = (secs, mem, int(out.strip().splitlines()[-1]))
+        secs, mem, out = run_measured([PY, "-c", SPARK_JSON.format(cores=args.cores, src=src, out=work / "sparkjson")], env=env)
+        results["spark.read.json -> parquet"] = (secs, mem, int(out.strip().splitlines()[-1]))
+        cmd = [PY, "-m", "vigie.cli", "ingest", str(src), "--lakehouse", str(work / "lake"), "--master", f"local[{args.cores}]"]
+        secs, mem, out = run_measured(cmd, env=env)
+        counts = json.loads(out.strip().splitlines()[-1])
+        assert counts["accepted"] == truth["expected"]["accepted"], (counts, truth["expected"])
+        results["vigie ingest -> delta silver"] = (secs, mem, counts["accepted"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    base = results["duckdb read_json -> parquet"][0]
+    print(f"\ninput: {src.name}, {size_mb:,.0f} MB, {truth['expected']['lines']:,} lines, {args.cores} cores")
+    print(f"{'tool':32} {'seconds':>8} {'MB/s':>8} {'peak MB':>8} {'rows':>10} {'ratio vs duckdb':>16}")
+    for name, (secs, mem, rows) in results.items():
+        print(f"{name:32} {secs:8.1f} {size_mb / secs:8.1f} {mem:8.0f} {rows:10,} {base / secs:16.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""End to end, as users run it: spark-submit on a job file, and the demo pipeline (slow; run in CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vigie.session import submit_flags
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(cmd, **kw):
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, **kw)
+
+
+@pytest.mark.slow
+def test_spark_submit_ingest_job(small_dump, tmp_path):
+    dump, truth = small_dump
+    lake = tmp_path / "lake"
+    cmd = [str(BIN / "spark-submit"), "--master", "local[2]", *submit_flags().split(), "--conf", "spark.ui.enabled=false",
+           str(ROOT / "jobs" / "ingest.py"), str(dump), "--lakehouse", str(lake)]
+    proc = run(cmd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {k: counts[k] for k in truth["expected"]} == truth["expected"]
+    assert (lake / "silver" / "tweets" / "_delta_log").is_dir()
+
+
+@pytest.mark.slow
+def test_spark_submit_without_the_jars_says_what_to_do(small_dump, tmp_path):
+    dump, _ = small_dump
+    proc = run([str(BIN / "spark-submit"), "--master", "local[1]", str(ROOT / "jobs" / "ingest.py"), str(dump),
+                "--lakehouse", str(tmp_path / "lake")])
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("vigie: error: Delta Lake's jar is not on this Spark session's classpath")
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_pipeline_generates_and_ingests(tmp_path):
+    lake = tmp_path / "demo"
+    proc = run([str(BIN / "vigie"), "pipeline", "--lakehouse", str(lake), "--demo", "--set", "generate.tweets=3000"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    truth = json.loads((lake / "raw" / "_truth.json").read_text())
+    assert out["stage"] == "ingest" and out["accepted"] == truth["expected"]["accepted"]

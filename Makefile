@@ -29,11 +29,12 @@ demo: setup
 	$(BIN)/vigie pipeline --lakehouse $(DEMO) --demo
 
 test: setup
+	$(BIN)/ruff check lib tests jobs benchmarks notebooks
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check lib tests jobs benchmarks
-	$(BIN)/ruff format --check lib tests jobs benchmarks
+	$(BIN)/ruff check lib tests jobs benchmarks notebooks
+	$(BIN)/ruff format --check lib tests jobs benchmarks notebooks
 
 bench-ingest: setup
 	$(BIN)/python benchmarks/ingest.py

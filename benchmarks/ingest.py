@@ -17,32 +17,43 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_measured  # noqa: E402
+from _measure import run_measured
 
 PY = sys.executable
+# The columns both contenders read: the study's fields (ids, time, text, user, hashtags, mentions, links).
+DUCKDB_COLUMNS = ", ".join(
+    [
+        "id: 'BIGINT'",
+        "created_at: 'VARCHAR'",
+        "text: 'VARCHAR'",
+        "lang: 'VARCHAR'",
+        "source: 'VARCHAR'",
+        "\"user\": 'STRUCT(id BIGINT, screen_name VARCHAR)'",
+        "entities: 'STRUCT(hashtags STRUCT(text VARCHAR)[], user_mentions STRUCT(screen_name VARCHAR)[])'",
+        "retweeted_status: 'STRUCT(id BIGINT)'",
+        "quoted_status_id: 'BIGINT'",
+        "in_reply_to_status_id: 'BIGINT'",
+        "place: 'STRUCT(country_code VARCHAR)'",
+    ]
+)
 DUCKDB = """
-import duckdb, sys
+import duckdb
 con = duckdb.connect()
 con.execute("SET threads={cores}")
-con.execute(\"\"\"COPY (SELECT id, created_at, text, lang, source, "user".id AS user_id, "user".screen_name AS screen_name,
-    entities.hashtags AS hashtags, entities.user_mentions AS mentions, retweeted_status.id AS retweeted_id,
-    quoted_status_id, in_reply_to_status_id, place.country_code AS country_code
-    FROM read_json('{src}', format='newline_delimited', ignore_errors=true, maximum_object_size=16777216,
-                   columns={{id: 'BIGINT', created_at: 'VARCHAR', text: 'VARCHAR', lang: 'VARCHAR', source: 'VARCHAR',
-                            "user": 'STRUCT(id BIGINT, screen_name VARCHAR)',
-                            entities: 'STRUCT(hashtags STRUCT(text VARCHAR)[], user_mentions STRUCT(screen_name VARCHAR)[])',
-                            retweeted_status: 'STRUCT(id BIGINT)', quoted_status_id: 'BIGINT',
-                            in_reply_to_status_id: 'BIGINT', place: 'STRUCT(country_code VARCHAR)'}}))
-    TO '{out}' (FORMAT PARQUET)\"\"\")
+con.execute(\"\"\"COPY (SELECT * FROM read_json('{src}', format='newline_delimited', ignore_errors=true,
+    maximum_object_size=16777216, columns={{{columns}}})) TO '{out}' (FORMAT PARQUET)\"\"\")
 print(con.execute("SELECT count(*) FROM read_parquet('{out}')").fetchone()[0])
 """
+SPARK_SCHEMA = (
+    "id long, created_at string, text string, lang string, source string, user struct<id:long,screen_name:string>, "
+    "entities struct<hashtags:array<struct<text:string>>,user_mentions:array<struct<screen_name:string>>>, "
+    "retweeted_status struct<id:long>, quoted_status_id long, in_reply_to_status_id long, "
+    "place struct<country_code:string>"
+)
 SPARK_JSON = """
 from vigie.session import get_spark
 spark = get_spark(master="local[{cores}]", shuffle_partitions={cores})
-schema = ("id long, created_at string, text string, lang string, source string, user struct<id:long,screen_name:string>, "
-          "entities struct<hashtags:array<struct<text:string>>,user_mentions:array<struct<screen_name:string>>>, "
-          "retweeted_status struct<id:long>, quoted_status_id long, in_reply_to_status_id long, place struct<country_code:string>")
-df = spark.read.schema(schema).option("mode", "PERMISSIVE").json("{src}")
+df = spark.read.schema("{schema}").option("mode", "PERMISSIVE").json("{src}")
 df.write.mode("overwrite").parquet("{out}")
 print(spark.read.parquet("{out}").count())
 """
@@ -60,7 +71,9 @@ def main() -> None:
     if not (dump / "_truth.json").exists():
         shutil.rmtree(dump, ignore_errors=True)
         print(f"generating {args.tweets:,} tweets into {dump} ...", file=sys.stderr)
-        run_measured([PY, "-m", "vigie.cli", "generate", "--out", str(dump), "--tweets", str(args.tweets), "--files", "1"])
+        run_measured(
+            [PY, "-m", "vigie.cli", "generate", "--out", str(dump), "--tweets", str(args.tweets), "--files", "1"]
+        )
     src = next(dump.glob("tweets-*.jsonl"))
     size_mb = src.stat().st_size / 2**20
     truth = json.loads((dump / "_truth.json").read_text())
@@ -68,11 +81,26 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vigie-bench-"))
     results = {}
     try:
-        secs, mem, out = run_measured([PY, "-c", DUCKDB.format(cores=args.cores, src=src, out=work / "duck.parquet")])
+        secs, mem, out = run_measured(
+            [PY, "-c", DUCKDB.format(cores=args.cores, src=src, out=work / "duck.parquet", columns=DUCKDB_COLUMNS)]
+        )
         results["duckdb read_json -> parquet"] = (secs, mem, int(out.strip().splitlines()[-1]))
-        secs, mem, out = run_measured([PY, "-c", SPARK_JSON.format(cores=args.cores, src=src, out=work / "sparkjson")], env=env)
+        secs, mem, out = run_measured(
+            [PY, "-c", SPARK_JSON.format(cores=args.cores, src=src, out=work / "sparkjson", schema=SPARK_SCHEMA)],
+            env=env,
+        )
         results["spark.read.json -> parquet"] = (secs, mem, int(out.strip().splitlines()[-1]))
-        cmd = [PY, "-m", "vigie.cli", "ingest", str(src), "--lakehouse", str(work / "lake"), "--master", f"local[{args.cores}]"]
+        cmd = [
+            PY,
+            "-m",
+            "vigie.cli",
+            "ingest",
+            str(src),
+            "--lakehouse",
+            str(work / "lake"),
+            "--master",
+            f"local[{args.cores}]",
+        ]
         secs, mem, out = run_measured(cmd, env=env)
         counts = json.loads(out.strip().splitlines()[-1])
         assert counts["accepted"] == truth["expected"]["accepted"], (counts, truth["expected"])

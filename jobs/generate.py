@@ -1,6 +1,6 @@
 """spark-submit entry point for `vigie generate` (same arguments as the CLI).
 
-    spark-submit jobs/generate.py --help
+spark-submit jobs/generate.py --help
 """
 
 from __future__ import annotations

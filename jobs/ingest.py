@@ -1,6 +1,6 @@
 """spark-submit entry point for `vigie ingest` (same arguments as the CLI).
 
-    spark-submit jobs/ingest.py --help
+spark-submit jobs/ingest.py --help
 """
 
 from __future__ import annotations

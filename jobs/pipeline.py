@@ -1,6 +1,6 @@
 """spark-submit entry point for `vigie pipeline` (same arguments as the CLI).
 
-    spark-submit jobs/pipeline.py --help
+spark-submit jobs/pipeline.py --help
 """
 
 from __future__ import annotations

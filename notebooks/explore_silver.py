@@ -2,7 +2,8 @@
 # MAGIC %md
 # MAGIC # Explore the silver tables
 # MAGIC What the study's analysts looked at first: hashtag frequency, activity per user, tweets per hour,
-# MAGIC and what the ingest quarantined. Runs on Databricks, or locally with `python notebooks/explore_silver.py LAKEHOUSE`.
+# MAGIC and what the ingest quarantined. Runs on Databricks, or locally:
+# MAGIC `python notebooks/explore_silver.py LAKEHOUSE`.
 
 # COMMAND ----------
 import sys
@@ -31,4 +32,6 @@ tweets.groupBy(F.hour("created_at").alias("hour")).count().orderBy("hour").show(
 
 # COMMAND ----------
 # What the ingest quarantined, and why
-spark.read.format("delta").load(f"{LAKEHOUSE}/silver/rejected").groupBy("reason").count().orderBy(F.desc("count")).show(truncate=100)
+spark.read.format("delta").load(f"{LAKEHOUSE}/silver/rejected").groupBy("reason").count().orderBy(F.desc("count")).show(
+    truncate=100
+)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED.exists():  # a clone elsewhere: shared/ sits beside the repo root
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# shared/ sits beside the repository (as in CI's clone); VIGIE_SHARED_DATA points elsewhere.
+SHARED = Path(os.environ.get("VIGIE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")

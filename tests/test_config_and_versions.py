@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from vigie import versions
 from vigie.config import Config, as_dict, load_config
@@ -19,7 +19,9 @@ def test_shipped_conf_file_matches_the_code_defaults():
 
 
 def test_overrides_are_typed():
-    cfg = load_config(str(ROOT / "conf" / "vigie.yaml"), ["ingest.split_mb=16", "generate.format=v2", "spark.master=local[1]"])
+    cfg = load_config(
+        str(ROOT / "conf" / "vigie.yaml"), ["ingest.split_mb=16", "generate.format=v2", "spark.master=local[1]"]
+    )
     assert (cfg.ingest.split_mb, cfg.generate.format, cfg.spark.master) == (16, "v2", "local[1]")
 
 

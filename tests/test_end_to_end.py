@@ -25,8 +25,18 @@ def run(cmd, **kw):
 def test_spark_submit_ingest_job(small_dump, tmp_path):
     dump, truth = small_dump
     lake = tmp_path / "lake"
-    cmd = [str(BIN / "spark-submit"), "--master", "local[2]", *submit_flags().split(), "--conf", "spark.ui.enabled=false",
-           str(ROOT / "jobs" / "ingest.py"), str(dump), "--lakehouse", str(lake)]
+    cmd = [
+        str(BIN / "spark-submit"),
+        "--master",
+        "local[2]",
+        *submit_flags().split(),
+        "--conf",
+        "spark.ui.enabled=false",
+        str(ROOT / "jobs" / "ingest.py"),
+        str(dump),
+        "--lakehouse",
+        str(lake),
+    ]
     proc = run(cmd)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -37,8 +47,17 @@ def test_spark_submit_ingest_job(small_dump, tmp_path):
 @pytest.mark.slow
 def test_spark_submit_without_the_jars_says_what_to_do(small_dump, tmp_path):
     dump, _ = small_dump
-    proc = run([str(BIN / "spark-submit"), "--master", "local[1]", str(ROOT / "jobs" / "ingest.py"), str(dump),
-                "--lakehouse", str(tmp_path / "lake")])
+    proc = run(
+        [
+            str(BIN / "spark-submit"),
+            "--master",
+            "local[1]",
+            str(ROOT / "jobs" / "ingest.py"),
+            str(dump),
+            "--lakehouse",
+            str(tmp_path / "lake"),
+        ]
+    )
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("vigie: error: Delta Lake's jar is not on this Spark session's classpath")

@@ -99,7 +99,8 @@ def test_every_reject_is_explained(spark, samples, shared_data):
 def test_hashtags_equal_the_payloads_own_entities(spark, samples):
     lakehouse, _ = samples
     stored = (
-        spark.read.format("delta").load(f"{lakehouse}/silver/tweets")
+        spark.read.format("delta")
+        .load(f"{lakehouse}/silver/tweets")
         .filter(F.col("entities_source") == "payload")
         .select("tweet_id", "source_file", "hashtags")
         .collect()
@@ -110,7 +111,11 @@ def test_hashtags_equal_the_payloads_own_entities(spark, samples):
             for tid, tags in _payload_tags(value):
                 reference.setdefault((f, tid), [normalize_hashtag(t) for t in tags])
     assert len(stored) > 2000
-    mismatches = [(r["tweet_id"], r["hashtags"], reference.get((r["source_file"], r["tweet_id"]))) for r in stored if reference.get((r["source_file"], r["tweet_id"])) != r["hashtags"]]
+    mismatches = [
+        (r["tweet_id"], r["hashtags"], reference.get((r["source_file"], r["tweet_id"])))
+        for r in stored
+        if reference.get((r["source_file"], r["tweet_id"])) != r["hashtags"]
+    ]
     assert mismatches == []
     with_tags = sum(1 for r in stored if r["hashtags"])
     assert with_tags > 400  # the comparison is not vacuous

@@ -12,7 +12,7 @@ from pyspark.testing import assertDataFrameEqual
 
 def adbench(spark, shared_data, name):
     data = np.load(shared_data / "adbench-classical" / name)
-    rows = [(Vectors.dense(x.tolist()), float(y)) for x, y in zip(data["X"], data["y"])]
+    rows = [(Vectors.dense(x.tolist()), float(y)) for x, y in zip(data["X"], data["y"], strict=True)]
     return spark.createDataFrame(rows, ["features", "label"])
 
 
@@ -54,8 +54,12 @@ def test_synapseml_lightgbm_classifier_learns_a_real_labelled_set(spark, shared_
 
     df = adbench(spark, shared_data, "43_WDBC.npz")
     train, test = df.randomSplit([0.7, 0.3], seed=3)
-    model = LightGBMClassifier(numIterations=50, numLeaves=7, objective="binary", verbosity=-1, defaultListenPort=12500).fit(train)
-    auc = BinaryClassificationEvaluator(rawPredictionCol="rawPrediction", labelCol="label").evaluate(model.transform(test))
+    model = LightGBMClassifier(
+        numIterations=50, numLeaves=7, objective="binary", verbosity=-1, defaultListenPort=12500
+    ).fit(train)
+    auc = BinaryClassificationEvaluator(rawPredictionCol="rawPrediction", labelCol="label").evaluate(
+        model.transform(test)
+    )
     assert auc > 0.9
 
 
@@ -65,6 +69,11 @@ def test_spark_nlp_rule_based_pipeline_tokenizes_offline(spark):
     from sparknlp.base import DocumentAssembler
 
     df = spark.createDataFrame([("Portugal 3-3 Spain, what a match!",)], ["text"])
-    pipeline = Pipeline(stages=[DocumentAssembler().setInputCol("text").setOutputCol("document"), Tokenizer().setInputCols(["document"]).setOutputCol("token")])
+    pipeline = Pipeline(
+        stages=[
+            DocumentAssembler().setInputCol("text").setOutputCol("document"),
+            Tokenizer().setInputCols(["document"]).setOutputCol("token"),
+        ]
+    )
     tokens = pipeline.fit(df).transform(df).select(F.col("token.result").alias("t")).first()["t"]
     assert tokens == ["Portugal", "3-3", "Spain", ",", "what", "a", "match", "!"]

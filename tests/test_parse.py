@@ -22,7 +22,13 @@ def v1(**over):
         "id_str": "1009417000000000000",
         "created_at": "Wed Jun 20 12:00:00 +0000 2018",
         "text": "Go #POR and #ESP @fifa",
-        "user": {"id": 7, "screen_name": "fan", "name": "Fan", "followers_count": 3, "created_at": "Mon Jan 05 10:00:00 +0000 2015"},
+        "user": {
+            "id": 7,
+            "screen_name": "fan",
+            "name": "Fan",
+            "followers_count": 3,
+            "created_at": "Mon Jan 05 10:00:00 +0000 2015",
+        },
         "entities": {
             "hashtags": [{"text": "POR"}, {"text": "ESP"}],
             "user_mentions": [{"screen_name": "fifa"}],
@@ -73,7 +79,9 @@ def test_extended_tweet_full_text_and_entities_win_over_the_truncated_ones():
 
 
 def test_retweet_quote_and_reply_links_are_typed():
-    original = v1(id=1009000000000000000, user={"id": 99, "screen_name": "orig"}, entities={"hashtags": [{"text": "CR7"}]})
+    original = v1(
+        id=1009000000000000000, user={"id": 99, "screen_name": "orig"}, entities={"hashtags": [{"text": "CR7"}]}
+    )
     rt, _ = normalize_v1(v1(retweeted_status=original))
     assert (rt["is_retweet"], rt["retweeted_tweet_id"], rt["retweeted_user_id"]) == (True, 1009000000000000000, 99)
     assert rt["retweet_hashtags"] == ["cr7"]
@@ -114,7 +122,14 @@ def test_v2_page_resolves_authors_places_and_references_from_includes():
         ],
         "includes": {
             "users": [{"id": "7", "username": "fan", "public_metrics": {"followers_count": 5}}],
-            "tweets": [{"id": "1009000000000000000", "author_id": "99", "text": "#CR7 #POR", "entities": {"hashtags": [{"tag": "CR7"}, {"tag": "POR"}]}}],
+            "tweets": [
+                {
+                    "id": "1009000000000000000",
+                    "author_id": "99",
+                    "text": "#CR7 #POR",
+                    "entities": {"hashtags": [{"tag": "CR7"}, {"tag": "POR"}]},
+                }
+            ],
             "places": [{"id": "p1", "full_name": "Lisboa, Portugal", "country_code": "PT"}],
         },
     }
@@ -155,7 +170,10 @@ def test_activity_stream_share_is_a_retweet():
         (42, "JSON value is a int, not an object"),
         ({"foo": 1}, "unrecognised object (keys: foo)"),
         (v1(id="abc", id_str=None), "tweet id is not a number: 'abc'"),
-        (v1(id=12, id_str="12", created_at="yesterday"), "no usable created_at ('yesterday') and the id is not a snowflake"),
+        (
+            v1(id=12, id_str="12", created_at="yesterday"),
+            "no usable created_at ('yesterday') and the id is not a snowflake",
+        ),
     ],
 )
 def test_non_tweets_are_rejected_with_a_readable_reason(value, reason):

@@ -80,7 +80,10 @@ def test_line_numbers_point_at_the_record_in_the_file(mixed_file):
     path, lines = mixed_file
     rows, _ = read_all([str(path)], split_bytes=997)
     rejects = [(line, reason) for kind, line, _, _, reason in rows if kind == "reject"]
-    assert [line for line, _ in rejects] == [lines.index('{"id": 1, "text": "trunc') + 1, lines.index("<html>oops</html>") + 1]
+    assert [line for line, _ in rejects] == [
+        lines.index('{"id": 1, "text": "trunc') + 1,
+        lines.index("<html>oops</html>") + 1,
+    ]
     assert rejects[0][1].startswith("not valid JSON: ") and rejects[1][1].startswith("not valid JSON: ")
     tweets = {tid: line for kind, line, _, tid, _ in rows if kind == "tweet"}
     assert len(tweets) == 298  # 300 lines of statuses + 1 run-together, minus the truncated and the HTML line
@@ -114,7 +117,7 @@ def test_compressed_files_read_like_plain_ones(tmp_path, mixed_file, opener, suf
 def test_decode_chunk_names_the_problem():
     assert list(decode_chunk(b'{"a": 1}')) == [(0, {"a": 1}, None)]
     assert list(decode_chunk(b'{"a": 1}{"b": 2}')) == [(0, {"a": 1}, None), (0, {"b": 2}, None)]
-    [(line, value, error)] = list(decode_chunk(b'{"text": "\xff"}'))
+    [(_, value, error)] = list(decode_chunk(b'{"text": "\xff"}'))
     assert value is None and error == "not valid UTF-8 (byte 10)"
     [(_, _, error)] = list(decode_chunk(b"{oops"))
     assert error.startswith("not valid JSON: Expecting property name")
@@ -137,7 +140,7 @@ def test_folders_are_listed_recursively_skipping_hidden_and_underscore_files(tmp
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="input not found: .*nope"):
+    with pytest.raises(InputError, match=r"input not found: .*nope"):
         list_input_files([str(tmp_path / "nope")])
     with pytest.raises(InputError, match="no input given"):
         list_input_files([])

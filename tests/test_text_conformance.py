@@ -55,7 +55,13 @@ def test_suite_is_complete(shared_data):
 
 @pytest.mark.parametrize(
     ("raw", "stored"),
-    [("WorldCup", "worldcup"), ("ＥＳＰ１２", "esp12"), ("PORESP", "poresp"), ("世界杯", "世界杯"), ("ﾊｯｼｭ", "ハッシュ")],
+    [
+        ("WorldCup", "worldcup"),
+        ("ＥＳＰ１２", "esp12"),
+        ("PORESP", "poresp"),
+        ("世界杯", "世界杯"),
+        ("ﾊｯｼｭ", "ハッシュ"),
+    ],
 )
 def test_hashtags_are_stored_nfkc_lower_case(raw, stored):
     assert normalize_hashtag(raw) == stored

@@ -136,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             inputs = list(args.inputs)
             if args.demo:
                 raw = os.path.join(args.lakehouse, "raw")
-                gen_args = argparse.Namespace(out=raw, tweets=None, seed=None, files=None, format=None, compression=None)
+                gen_args = argparse.Namespace(
+                    out=raw, tweets=None, seed=None, files=None, format=None, compression=None
+                )
                 run_generate(cfg, gen_args)
                 inputs.append(raw)
             if not inputs:

@@ -69,7 +69,9 @@ def _coerce(section: str, key: str, target: Any, value: Any) -> Any:
 
 def _apply(cfg: Config, section: str, key: str, value: Any) -> None:
     if not hasattr(cfg, section):
-        raise ConfigError(f"unknown configuration section {section!r}; known: {[f.name for f in dataclasses.fields(cfg)]}")
+        raise ConfigError(
+            f"unknown configuration section {section!r}; known: {[f.name for f in dataclasses.fields(cfg)]}"
+        )
     sub = getattr(cfg, section)
     names = [f.name for f in dataclasses.fields(sub)]
     if key not in names:

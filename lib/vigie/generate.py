@@ -69,7 +69,11 @@ COMMUNITIES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "brazil": (["BRA", "SUI", "BRASUI", "Neymar", "Coutinho", "VaiBrasil", "SelecaoBrasileira"], ["pt", "en"], ["BR"]),
     "england": (["ENG", "TUN", "TUNENG", "ThreeLions", "Kane", "ItsComingHome", "Sterling"], ["en"], ["GB"]),
     "russia": (["RUS", "KSA", "RUSKSA", "Cheryshev", "Golovin", "ЧМ2018", "СборнаяРоссии"], ["ru", "en"], ["RU"]),
-    "germany": (["GER", "MEX", "GERMEX", "DieMannschaft", "Lozano", "Kroos", "Neuer"], ["de", "es", "en"], ["DE", "MX"]),
+    "germany": (
+        ["GER", "MEX", "GERMEX", "DieMannschaft", "Lozano", "Kroos", "Neuer"],
+        ["de", "es", "en"],
+        ["DE", "MX"],
+    ),
 }
 
 # Planted matches: (community, day offset, kick-off hour UTC, match hashtags that dominate the burst)
@@ -88,8 +92,8 @@ BURST_HOURS = 2
 BURST_FACTOR = 4.0
 
 WORDS = {
-    "en": "goal match team what a game amazing penalty referee fans tonight win lost draw keeper save shot great".split(),
-    "es": "gol partido equipo qué juego increíble penalti árbitro afición esta noche ganar perder empate portero".split(),
+    "en": "goal match team what a game amazing penalty referee fans tonight win lost draw keeper save shot".split(),
+    "es": "gol partido equipo qué juego increíble penalti árbitro afición esta noche ganar perder empate".split(),
     "pt": "golo jogo equipa que partida incrível pênalti árbitro torcida hoje ganhar perder empate goleiro".split(),
     "fr": "but match équipe quel jeu incroyable penalty arbitre supporters ce soir gagner perdre nul gardien".split(),
     "de": "Tor Spiel Mannschaft was für ein unglaublich Elfmeter Schiedsrichter Fans heute Abend gewinnen".split(),
@@ -175,7 +179,8 @@ def make_users(n_users: int, seed: int) -> list[User]:
         community = rng.choices(names, weights)[0]
         _, langs, countries = COMMUNITIES[community]
         lang = langs[0] if rng.random() < 0.75 else rng.choice(langs)
-        handle = f"{rng.choice(['fan', 'futbol', 'goal', 'match', 'kick', 'ball'])}{rng.choice(['ero', 'ista', 'lover', 'zone', '', 'max'])}{i}"
+        stem = rng.choice(["fan", "futbol", "goal", "match", "kick", "ball"])
+        handle = f"{stem}{rng.choice(['ero', 'ista', 'lover', 'zone', '', 'max'])}{i}"
         if is_bot:
             # only 40% of bots say so with the `_bot` suffix; others hide (`Fcbtweetbot`-style or plain)
             r = rng.random()
@@ -250,16 +255,29 @@ class _Shard:
         for m in mentions:
             i = text.find("@" + m.screen_name)
             ents["user_mentions"].append(
-                {"screen_name": m.screen_name, "name": m.name, "id": m.id, "id_str": str(m.id), "indices": [i, i + len(m.screen_name) + 1]}
+                {
+                    "screen_name": m.screen_name,
+                    "name": m.name,
+                    "id": m.id,
+                    "id_str": str(m.id),
+                    "indices": [i, i + len(m.screen_name) + 1],
+                }
             )
         if url:
             i = text.find(url)
             ents["urls"].append(
-                {"url": url, "expanded_url": f"https://example.org/worldcup/{abs(hash(url)) % 1000}", "display_url": "example.org/worldcup", "indices": [i, i + len(url)]}
+                {
+                    "url": url,
+                    "expanded_url": f"https://example.org/worldcup/{abs(hash(url)) % 1000}",
+                    "display_url": "example.org/worldcup",
+                    "indices": [i, i + len(url)],
+                }
             )
         return ents
 
-    def _status(self, ts: float, u: User, text: str, tags: list[str], mentions: list[User], url: str | None, source: str) -> dict[str, Any]:
+    def _status(
+        self, ts: float, u: User, text: str, tags: list[str], mentions: list[User], url: str | None, source: str
+    ) -> dict[str, Any]:
         tid = self._next_id(ts)
         ents = self._entities(text, tags, mentions, url)
         o: dict[str, Any] = {
@@ -296,7 +314,10 @@ class _Shard:
                 "country": u.country,
             }
             if self.rng.random() < 0.2:
-                o["coordinates"] = {"type": "Point", "coordinates": [round(self.rng.uniform(-10, 60), 5), round(self.rng.uniform(30, 60), 5)]}
+                o["coordinates"] = {
+                    "type": "Point",
+                    "coordinates": [round(self.rng.uniform(-10, 60), 5), round(self.rng.uniform(30, 60), 5)],
+                }
         return o
 
     def _human_tweet(self, ts: float, burst: tuple[str, list[str]] | None) -> dict[str, Any]:
@@ -323,7 +344,12 @@ class _Shard:
         mentions = rng.sample(self.humans, k=1) if rng.random() < 0.2 else []
         url = f"https://t.co/{rng.randrange(36**8):08x}" if rng.random() < 0.15 else None
         sep = "" if lang == "zh" else " "
-        parts = [sep.join(words)] + [f"@{m.screen_name}" for m in mentions] + [f"#{t}" for t in tags] + ([url] if url else [])
+        parts = (
+            [sep.join(words)]
+            + [f"@{m.screen_name}" for m in mentions]
+            + [f"#{t}" for t in tags]
+            + ([url] if url else [])
+        )
         text = " ".join(parts)
         o = self._status(ts, u, text, tags, mentions, url, rng.choice(SOURCES))
         o["lang"] = lang
@@ -344,11 +370,20 @@ class _Shard:
         return o
 
     def _retweet(self, ts: float, u: User, original: dict[str, Any]) -> dict[str, Any]:
-        text = f"RT @{original['user']['screen_name']}: {original.get('extended_tweet', original)['full_text'] if 'extended_tweet' in original else original['text']}"
+        body = original["extended_tweet"]["full_text"] if "extended_tweet" in original else original["text"]
+        text = f"RT @{original['user']['screen_name']}: {body}"
         o = self._status(ts, u, text, [], [], None, self.rng.choice(SOURCES))
         o["entities"] = {
             **original["entities"],
-            "user_mentions": [{"screen_name": original["user"]["screen_name"], "id": original["user"]["id"], "id_str": original["user"]["id_str"], "name": original["user"]["name"], "indices": [3, 4 + len(original["user"]["screen_name"])]}],
+            "user_mentions": [
+                {
+                    "screen_name": original["user"]["screen_name"],
+                    "id": original["user"]["id"],
+                    "id_str": original["user"]["id_str"],
+                    "name": original["user"]["name"],
+                    "indices": [3, 4 + len(original["user"]["screen_name"])],
+                }
+            ],
         }
         o.pop("extended_tweet", None)
         o["text"] = text[:140]
@@ -363,7 +398,9 @@ class _Shard:
         a, b = TEAMS[u.id % len(TEAMS)], TEAMS[(u.id // 7) % len(TEAMS)]
         tag = tags_pool[u.id % len(tags_pool)]
         url = f"https://t.co/app{u.id % 97:02d}"
-        text = tpl.format(a=a, b=b, x=rng.randint(0, 2), y=rng.randint(0, 2), m=rng.choice([10, 20, 30, 45, 60, 90]), tag=tag, url=url)
+        text = tpl.format(
+            a=a, b=b, x=rng.randint(0, 2), y=rng.randint(0, 2), m=rng.choice([10, 20, 30, 45, 60, 90]), tag=tag, url=url
+        )
         tags = [t.lstrip("#") for t in text.split() if t.startswith("#")]
         o = self._status(ts, u, text, tags, [], url if url in text else None, BOT_SOURCE)
         o["lang"] = "en"
@@ -382,7 +419,7 @@ class _Shard:
         rng = self.rng
         hours = int((self.t1 - self.t0) // 3600)
         bursts = {}
-        for w, (community, _, _, tags) in zip(burst_windows(), MATCHES):
+        for w, (community, _, _, tags) in zip(burst_windows(), MATCHES, strict=True):
             start = datetime.fromisoformat(w["start"]).timestamp()
             for h in range(BURST_HOURS):
                 bursts[int(start // 3600) + h] = (community, tags)
@@ -396,7 +433,7 @@ class _Shard:
         scale = human_total / max(1e-9, sum(r for _, r in profile))
         events: list[tuple[float, Callable[[], dict[str, Any]]]] = []
         for hour_idx, rate in profile:
-            n = max(0, int(round(rng.gauss(rate * scale, math.sqrt(rate * scale)))))
+            n = max(0, round(rng.gauss(rate * scale, math.sqrt(rate * scale))))
             burst = bursts.get(hour_idx)
             for _ in range(n):
                 ts = hour_idx * 3600 + rng.random() * 3600
@@ -451,7 +488,7 @@ class _Shard:
         if kind == 2:
             return b'{"text": "bad bytes \xff\xfe", "id": 1}'
         if kind == 3:
-            return b'{"delete":{"status":{"id":1,"id_str":"1","user_id":2,"user_id_str":"2"},"timestamp_ms":"1528000000000"}}'
+            return b'{"delete":{"status":{"id":1,"id_str":"1","user_id":2},"timestamp_ms":"1528000000000"}}'
         return b'{"id": "not-a-number", "text": "x", "created_at": "Wed Jun 20 12:00:00 +0000 2018", "user": {"id": 1}}'
 
     def _v2_page(self, statuses: list[dict[str, Any]]) -> dict[str, Any]:
@@ -462,7 +499,9 @@ class _Shard:
                 "id": s["id_str"],
                 "text": s.get("extended_tweet", {}).get("full_text", s["text"]),
                 "author_id": s["user"]["id_str"],
-                "created_at": datetime.fromtimestamp(int(s["timestamp_ms"]) / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "created_at": datetime.fromtimestamp(int(s["timestamp_ms"]) / 1000, tz=timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%S.000Z"
+                ),
                 "lang": s["lang"],
                 "source": s["source"].split(">")[1].split("<")[0],
                 "entities": {
@@ -476,7 +515,12 @@ class _Shard:
                 if key in s:
                     ref.append({"type": kind, "id": s[key]["id_str"]})
                     o = s[key]
-                    refs[o["id_str"]] = {"id": o["id_str"], "author_id": o["user"]["id_str"], "text": o["text"], "entities": {"hashtags": [{"tag": h["text"]} for h in o["entities"]["hashtags"]]}}
+                    refs[o["id_str"]] = {
+                        "id": o["id_str"],
+                        "author_id": o["user"]["id_str"],
+                        "text": o["text"],
+                        "entities": {"hashtags": [{"tag": h["text"]} for h in o["entities"]["hashtags"]]},
+                    }
             if s.get("in_reply_to_status_id"):
                 ref.append({"type": "replied_to", "id": str(s["in_reply_to_status_id"])})
                 t["in_reply_to_user_id"] = str(s["in_reply_to_user_id"])
@@ -484,11 +528,29 @@ class _Shard:
                 t["referenced_tweets"] = ref
             if s.get("place"):
                 t["geo"] = {"place_id": s["place"]["id"]}
-                places[s["place"]["id"]] = {"id": s["place"]["id"], "full_name": s["place"]["full_name"], "country_code": s["place"]["country_code"]}
+                places[s["place"]["id"]] = {
+                    "id": s["place"]["id"],
+                    "full_name": s["place"]["full_name"],
+                    "country_code": s["place"]["country_code"],
+                }
             data.append(t)
             u = s["user"]
-            users[u["id_str"]] = {"id": u["id_str"], "username": u["screen_name"], "name": u["name"], "description": u["description"], "created_at": "2015-01-01T00:00:00.000Z", "public_metrics": {"followers_count": u["followers_count"], "following_count": u["friends_count"], "tweet_count": u["statuses_count"]}}
-        return {"data": data, "includes": {"users": list(users.values()), "tweets": list(refs.values()), "places": list(places.values())}}
+            users[u["id_str"]] = {
+                "id": u["id_str"],
+                "username": u["screen_name"],
+                "name": u["name"],
+                "description": u["description"],
+                "created_at": "2015-01-01T00:00:00.000Z",
+                "public_metrics": {
+                    "followers_count": u["followers_count"],
+                    "following_count": u["friends_count"],
+                    "tweet_count": u["statuses_count"],
+                },
+            }
+        return {
+            "data": data,
+            "includes": {"users": list(users.values()), "tweets": list(refs.values()), "places": list(places.values())},
+        }
 
 
 def _open_out(path: str, compression: str) -> IO[bytes]:

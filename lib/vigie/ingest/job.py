@@ -64,7 +64,7 @@ def parse_split(split: Split) -> Iterator[dict]:
     records = 0
     total_lines = 0
     base = {"source_file": split.path, "split_index": split.index}
-    for line_off, n_lines, chunk in iter_chunks(split):
+    for line_off, _n_lines, chunk in iter_chunks(split):
         if not chunk:
             total_lines = line_off
             continue
@@ -73,8 +73,14 @@ def parse_split(split: Split) -> Iterator[dict]:
             local = line_off + value_line
             if error is not None:
                 records += 1
-                yield {**base, "kind": S.KIND_REJECT, "local_line": local, "item_index": item,
-                       "reason": error, "raw": raw_prefix(chunk, value_line)}
+                yield {
+                    **base,
+                    "kind": S.KIND_REJECT,
+                    "local_line": local,
+                    "item_index": item,
+                    "reason": error,
+                    "raw": raw_prefix(chunk, value_line),
+                }
                 item += 1
                 continue
             for kind, payload in records_from_value(value):
@@ -85,10 +91,25 @@ def parse_split(split: Split) -> Iterator[dict]:
                 if kind == S.KIND_TWEET:
                     yield {**base, **payload, "kind": kind, "local_line": local, "item_index": item}
                 else:
-                    yield {**base, "kind": kind, "local_line": local, "item_index": item,
-                           "reason": payload, "raw": raw_prefix(chunk, value_line)}
+                    yield {
+                        **base,
+                        "kind": kind,
+                        "local_line": local,
+                        "item_index": item,
+                        "reason": payload,
+                        "raw": raw_prefix(chunk, value_line),
+                    }
                 item += 1
     yield {**base, "kind": S.KIND_SPLIT, "split_lines": total_lines, "split_records": records}
+
+
+def _to_batch(rows: list[dict], arrow_schema: pa.Schema) -> pa.RecordBatch:
+    """Column by column: several times faster than `RecordBatch.from_pylist` on wide, sparse rows."""
+    arrays = []
+    for f in arrow_schema:
+        name = f.name
+        arrays.append(pa.array([r.get(name) for r in rows], type=f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema)
 
 
 def parse_split_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -101,10 +122,10 @@ def parse_split_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Record
             for rec in parse_split(split):
                 rows.append(rec)
                 if len(rows) >= BATCH_ROWS:
-                    yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+                    yield _to_batch(rows, arrow_schema)
                     rows = []
             if rows:
-                yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+                yield _to_batch(rows, arrow_schema)
 
 
 def stage(spark: SparkSession, splits: list[Split], staging_path: str) -> DataFrame:
@@ -121,11 +142,7 @@ def stage(spark: SparkSession, splits: list[Split], staging_path: str) -> DataFr
 
 def line_offsets(spark: SparkSession, staged: DataFrame) -> tuple[DataFrame, int]:
     """Per (file, split) the number of lines before it, and the total number of lines read."""
-    stats = (
-        staged.filter(F.col("kind") == S.KIND_SPLIT)
-        .select("source_file", "split_index", "split_lines")
-        .collect()
-    )
+    stats = staged.filter(F.col("kind") == S.KIND_SPLIT).select("source_file", "split_index", "split_lines").collect()
     offsets, running, total = [], {}, 0
     for r in sorted(stats, key=lambda r: (r["source_file"], r["split_index"])):
         before = running.get(r["source_file"], 0)
@@ -162,7 +179,14 @@ def silver_tweets(tweets: DataFrame, run_id: str, ingested_at: datetime) -> Data
 def silver_hashtags(tweets: DataFrame) -> DataFrame:
     """The hashtag-centred dataset: one row per (tweet, distinct hashtag)."""
     return (
-        tweets.select("tweet_id", "created_at", "date", "user_id", "is_retweet", F.posexplode("hashtags").alias("position", "hashtag"))
+        tweets.select(
+            "tweet_id",
+            "created_at",
+            "date",
+            "user_id",
+            "is_retweet",
+            F.posexplode("hashtags").alias("position", "hashtag"),
+        )
         .withColumn("_n", F.row_number().over(Window.partitionBy("tweet_id", "hashtag").orderBy("position")))
         .filter("_n = 1")
         .select(*S.HASHTAGS_COLUMNS)
@@ -231,22 +255,27 @@ def ingest(
 
     staged = stage(spark, plan_splits(files, split_bytes), staging)
     try:
+        kinds = {r["kind"]: r["count"] for r in staged.groupBy("kind").count().collect()}  # reads one column
+        n_tweet_records, n_rejected = kinds.get(S.KIND_TWEET, 0), kinds.get(S.KIND_REJECT, 0)
         offsets, lines_read = line_offsets(spark, staged)
-        numbered = with_line_numbers(staged.filter(F.col("kind") != S.KIND_SPLIT), offsets).cache()
+        numbered = with_line_numbers(staged.filter(F.col("kind") != S.KIND_SPLIT), offsets)
         tweet_rows = numbered.filter(F.col("kind") == S.KIND_TWEET)
-        n_tweet_records = tweet_rows.count()
-        tweets = silver_tweets(dedupe_tweets(tweet_rows), run_id, started).cache()
+        tweets = silver_tweets(dedupe_tweets(tweet_rows), run_id, started).cache()  # feeds three tables
         accepted = tweets.count()
         rejects = numbered.filter(F.col("kind") == S.KIND_REJECT)
-        n_rejected = rejects.count()
 
         inserted = tables.merge_new_rows(spark, path(S.TWEETS), tweets, ["tweet_id"], "date")
         tables.merge_new_rows(spark, path(S.HASHTAGS), silver_hashtags(tweets), ["tweet_id", "hashtag"], "date")
-        tables.merge_new_rows(spark, path(S.TWEET_LINKS), silver_links(tweets), ["source_tweet_id", "link_type"], "date")
+        tables.merge_new_rows(
+            spark, path(S.TWEET_LINKS), silver_links(tweets), ["source_tweet_id", "link_type"], "date"
+        )
         users = numbered.filter(F.col("kind") == S.KIND_USER)
         tables.merge_latest(spark, path(S.USERS), silver_users(users, run_id), "user_id", "seen_at")
         tables.merge_new_rows(
-            spark, path(S.REJECTED), silver_rejected(rejects, run_id, started), ["source_file", "line_number", "item_index"]
+            spark,
+            path(S.REJECTED),
+            silver_rejected(rejects, run_id, started),
+            ["source_file", "line_number", "item_index"],
         )
         counts = {
             "lines": lines_read,
@@ -257,10 +286,12 @@ def ingest(
             "inserted": inserted,
             "already_present": accepted - inserted,
         }
-        versions = {name: tables.version(spark, path(name)) for name in (S.TWEETS, S.USERS, S.HASHTAGS, S.TWEET_LINKS, S.REJECTED)}
+        versions = {
+            name: tables.version(spark, path(name))
+            for name in (S.TWEETS, S.USERS, S.HASHTAGS, S.TWEET_LINKS, S.REJECTED)
+        }
         result = IngestResult(run_id, counts, files, versions)
         record_run(spark, lakehouse, result, started)
-        numbered.unpersist()
         tweets.unpersist()
         return result
     finally:

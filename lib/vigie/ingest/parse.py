@@ -25,7 +25,9 @@ from vigie.schema import KIND_REJECT, KIND_TWEET, KIND_USER
 
 Record = tuple[str, Any]  # (kind, tweet/user dict) or (KIND_REJECT, reason)
 
-_MONTHS = {m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)
+}
 _TWITTER_EPOCH_MS = 1288834974657
 _MIN_SNOWFLAKE = (86_400_000) << 22  # ids issued at least a day after snowflakes began
 _SOURCE_ANCHOR = re.compile(r">([^<]*)<")
@@ -59,7 +61,7 @@ def parse_iso_time(value: str) -> int:
         raise BadRecord(f"created_at is not ISO-8601: {value!r}") from exc
     if dt.tzinfo is None:
         return calendar.timegm(dt.timetuple()) * 1_000_000 + dt.microsecond
-    return int(round(dt.timestamp() * 1_000_000))
+    return round(dt.timestamp() * 1_000_000)
 
 
 def parse_any_time(value: Any) -> int | None:
@@ -116,7 +118,11 @@ def _names(items: Any, key: str) -> list[str]:
 
 
 def _urls(items: Any) -> list[str]:
-    return [str(u.get("expanded_url") or u.get("url")) for u in items or () if isinstance(u, dict) and (u.get("expanded_url") or u.get("url"))]
+    return [
+        str(u.get("expanded_url") or u.get("url"))
+        for u in items or ()
+        if isinstance(u, dict) and (u.get("expanded_url") or u.get("url"))
+    ]
 
 
 def _from_text(tweet: dict[str, Any]) -> None:
@@ -256,7 +262,9 @@ def normalize_activity(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     rt_tags: list[str] = []
     if origin:
         origin_long = origin.get("long_object") if isinstance(origin.get("long_object"), dict) else {}
-        rt_tags = _tags((origin_long.get("twitter_entities") or origin.get("twitter_entities") or {}).get("hashtags"), "text")
+        rt_tags = _tags(
+            (origin_long.get("twitter_entities") or origin.get("twitter_entities") or {}).get("hashtags"), "text"
+        )
     reply_link = (o.get("inReplyTo") or {}).get("link") if isinstance(o.get("inReplyTo"), dict) else None
     reply_match = _STATUS_LINK.search(reply_link or "")
     tweet: dict[str, Any] = {
@@ -300,7 +308,9 @@ def normalize_activity(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
             "user_id": tweet["user_id"],
             "screen_name": actor.get("preferredUsername"),
             "name": actor.get("displayName"),
-            "location": (actor.get("location") or {}).get("displayName") if isinstance(actor.get("location"), dict) else None,
+            "location": (actor.get("location") or {}).get("displayName")
+            if isinstance(actor.get("location"), dict)
+            else None,
             "description": actor.get("summary"),
             "user_lang": langs[0],
             "followers_count": to_count(actor.get("followersCount")),
@@ -476,8 +486,12 @@ def records_from_value(value: Any, depth: int = 0) -> Iterator[Record]:
         yield from records_from_value(o["response"], depth + 1)
         return
     if "author_id" in o and "user" not in o and "text" in o:  # a lone v2 tweet (twarc's flattened form)
-        inc = V2Includes({"users": [o["author"]] if isinstance(o.get("author"), dict) else [],
-                          "tweets": [r for r in o.get("referenced_tweets") or () if isinstance(r, dict) and "text" in r]})
+        inc = V2Includes(
+            {
+                "users": [o["author"]] if isinstance(o.get("author"), dict) else [],
+                "tweets": [r for r in o.get("referenced_tweets") or () if isinstance(r, dict) and "text" in r],
+            }
+        )
         yield from _tweet_records(normalize_v2, o, inc)
         return
     if "created_at" in o and ("text" in o or "full_text" in o) and ("user" in o or "id_str" in o or "id" in o):

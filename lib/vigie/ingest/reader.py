@@ -66,7 +66,8 @@ def list_input_files(inputs: list[str]) -> list[str]:
                 os.path.join(d, f)
                 for d, dirs, names in os.walk(path)
                 for f in names
-                if not f.startswith((".", "_")) and not any(p.startswith((".", "_")) for p in os.path.relpath(d, path).split(os.sep) if p != ".")
+                if not f.startswith((".", "_"))
+                and not any(p.startswith((".", "_")) for p in os.path.relpath(d, path).split(os.sep) if p != ".")
             ]
             files.extend(sorted(found))
         else:
@@ -220,7 +221,7 @@ def _next_record_start(text: str, i: int) -> int:
         if start >= len(text):
             return len(text)
         first = text[start]
-        if first not in " \t\r\n}],\"":
+        if first not in ' \t\r\n}],"':
             return start
         pos = text.find("\n", start)
     return len(text)

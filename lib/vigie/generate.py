@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import itertools
 import json
 import math
 import os
@@ -230,7 +231,8 @@ class _Shard:
         self.rng = random.Random(seed * 1_000_003 + shard)
         self.users = users
         self.humans = [u for u in users if not u.is_bot]
-        self.human_w = [u.activity for u in self.humans]
+        # cumulative weights once: `choices(weights=...)` would rebuild them over all users on every draw
+        self.human_cum = list(itertools.accumulate(u.activity for u in self.humans))
         self.bots = [u for u in users if u.is_bot]
         self.tags = {c: (tags, _zipf_weights(len(tags))) for c, (tags, _, _) in COMMUNITIES.items()}
         self.seq = 0
@@ -322,7 +324,7 @@ class _Shard:
 
     def _human_tweet(self, ts: float, burst: tuple[str, list[str]] | None) -> dict[str, Any]:
         rng = self.rng
-        u = rng.choices(self.humans, self.human_w)[0]
+        u = rng.choices(self.humans, cum_weights=self.human_cum)[0]
         community = u.community
         tags: list[str] = []
         if burst and rng.random() < 0.8:

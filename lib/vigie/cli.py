@@ -2,6 +2,7 @@
 
     vigie generate --out DIR --tweets N --seed S
     vigie ingest INPUT... --lakehouse DIR
+    vigie bots --lakehouse DIR
     vigie pipeline --lakehouse DIR [--demo | INPUT...]
     vigie setup
 
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("inputs", nargs="+", help="files or folders of JSON lines (.json, .jsonl, .gz, .bz2)")
     i.add_argument("--lakehouse", required=True, help="lakehouse root folder (local path or URI)")
     i.add_argument("--split-mb", type=int, help="byte-range split size for plain files")
+
+    b = sub.add_parser("bots", parents=[common], help="bot features, LightGBM scores and a block list (Study B)")
+    b.add_argument("--lakehouse", required=True)
 
     pl = sub.add_parser("pipeline", parents=[common], help="run every stage in order")
     pl.add_argument("inputs", nargs="*", help="files or folders to ingest")
@@ -108,6 +112,16 @@ def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str]) -> 
     return {"run_id": result.run_id, **result.counts}
 
 
+def run_bots_stage(cfg: Config, args: argparse.Namespace) -> dict:
+    from vigie.bots import run_bots
+
+    started = time.time()
+    result = run_bots(_spark(cfg, args), args.lakehouse, cfg.bots, cfg.mlflow)
+    took = time.time() - started
+    _say(f"bots: {result['blocklisted']} accounts flagged, block list in {result['blocklist']} ({took:.1f}s)")
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -132,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"out": args.out, **truth["expected"]}))
         elif args.stage == "ingest":
             print(json.dumps(run_ingest(cfg, args, args.inputs)))
+        elif args.stage == "bots":
+            print(json.dumps(run_bots_stage(cfg, args), default=str))
         elif args.stage == "pipeline":
             inputs = list(args.inputs)
             if args.demo:
@@ -143,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 inputs.append(raw)
             if not inputs:
                 raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
-            print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs)}))
+            print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs)}), flush=True)
+            print(json.dumps({"stage": "bots", **run_bots_stage(cfg, args)}, default=str), flush=True)
         return 0
     except VigieError as exc:
         print(f"vigie: error: {exc}", file=sys.stderr)

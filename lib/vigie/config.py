@@ -42,6 +42,17 @@ class IngestConfig:
 
 
 @dataclass
+class BotsConfig:
+    min_tweets: int = 5
+    max_tweets: int = 1000
+    label_regex: str = "_bot$"
+    period_seconds: int = 600
+    tolerance_seconds: int = 30
+    flag_rate: float = 0.02
+    target_recall: float = 0.0  # > 0 replaces flag_rate: flag until this recall of the weak label
+
+
+@dataclass
 class MlflowConfig:
     tracking_uri: str = ""  # empty: MLFLOW_TRACKING_URI, else a local store under the lakehouse
     experiment: str = "vigie"
@@ -52,6 +63,7 @@ class Config:
     spark: SparkConfig = field(default_factory=SparkConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    bots: BotsConfig = field(default_factory=BotsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
 

@@ -1,0 +1,138 @@
+"""The bots stage: silver/tweets -> gold/user_features, gold/bot_scores, exports/blocklist.csv, an MLflow run.
+
+Example:
+    >>> summary = run_bots(spark, "lake/", load_config().bots, load_config().mlflow)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from vigie import schema as S
+from vigie import tables, tracking
+from vigie.config import BotsConfig, MlflowConfig
+from vigie.errors import InputError
+from vigie.features.bots import BotFeatureConfig, user_features
+from vigie.models.bots import FEATURES, BotModelConfig, BotModelResult, train_bot_model
+
+USER_FEATURES = "gold/user_features"
+BOT_SCORES = "gold/bot_scores"
+BLOCKLIST = "exports/blocklist.csv"
+REGISTERED_MODEL = "vigie-bots"
+
+
+def overwrite(df: DataFrame, path: str) -> None:
+    """Gold tables are recomputed from silver on every run: overwriting keeps re-runs idempotent."""
+    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
+
+
+def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFrame:
+    """Flagged users sorted by score, with the evidence: features, their percentile ranks, sample tweets."""
+    ranked = scores
+    for f in FEATURES:
+        ranked = ranked.withColumn(f"{f}_pct", F.round(F.percent_rank().over(Window.orderBy(f)) * 100, 1))
+    latest = Window.partitionBy("user_id").orderBy(F.col("created_at").desc())
+    sample = (
+        tweets.join(ranked.filter("flagged").select("user_id"), "user_id")
+        .withColumn("n", F.row_number().over(latest))
+        .filter(F.col("n") <= samples)
+        .groupBy("user_id")
+        .agg(F.array_join(F.collect_list(F.regexp_replace("text", r"\s+", " ")), " || ").alias("sample_tweets"))
+    )
+    return (
+        ranked.filter("flagged")
+        .join(sample, "user_id", "left")
+        .select(
+            "user_id",
+            "screen_name",
+            F.round("score", 4).alias("score"),
+            F.col("weak_label").cast("int").alias("has_bot_suffix"),
+            "tweet_count",
+            *[F.round(f, 4).alias(f) for f in FEATURES],
+            *[f"{f}_pct" for f in FEATURES],
+            "sample_tweets",
+        )
+        .orderBy(F.col("score").desc(), "user_id")
+    )
+
+
+def _log_model(spark: SparkSession, result: BotModelResult, lakehouse: str) -> dict[str, str]:
+    """Log params, metrics, importances, ROC plot and the native LightGBM model (registered) to MLflow."""
+    import lightgbm
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+    from sklearn.metrics import roc_curve
+
+    mlflow.log_params({k: v for k, v in result.params.items() if k != "defaultListenPort"})
+    mlflow.log_metrics(result.metrics)
+    mlflow.log_metric("threshold", result.threshold)
+    importances = dict(zip(FEATURES, result.model.getFeatureImportances("gain"), strict=True))
+    mlflow.log_dict(importances, "feature_importance.json")
+    val = result.scored.filter("is_validation").select("weak_label", "score").toPandas()
+    fpr, tpr, _ = roc_curve(val["weak_label"], val["score"])
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(fpr, tpr, label=f"AUC {result.metrics['validation_auc_weak_label']:.3f}")
+    ax.plot([0, 1], [0, 1], "--", color="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="Bot model, validation (weak label)")
+    ax.legend(loc="lower right")
+    mlflow.log_figure(fig, "roc_validation.png")
+    plt.close(fig)
+    booster = lightgbm.Booster(model_str=result.model.getNativeModel())
+    with tempfile.TemporaryDirectory() as tmp:
+        native = os.path.join(tmp, "bot_model.txt")
+        booster.save_model(native)
+        mlflow.log_artifact(native, "native")
+        with open(os.path.join(tmp, "threshold.json"), "w") as fh:
+            json.dump({"threshold": result.threshold, "features": FEATURES}, fh)
+        mlflow.log_artifact(os.path.join(tmp, "threshold.json"), "native")
+    info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=REGISTERED_MODEL)
+    return {"model_uri": info.model_uri}
+
+
+def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: MlflowConfig) -> dict:
+    """Compute features, train and threshold the model, write gold tables and the block list, log the run."""
+    tweets_path = tables.table_path(lakehouse, S.TWEETS)
+    if not tables.exists(spark, tweets_path):
+        raise InputError(
+            f"no silver/tweets table under {lakehouse}: run `vigie ingest ... --lakehouse {lakehouse}` first"
+        )
+    tweets = spark.read.format("delta").load(tweets_path)
+    feats = user_features(
+        tweets,
+        BotFeatureConfig(cfg.min_tweets, cfg.max_tweets, cfg.period_seconds, cfg.tolerance_seconds),
+    )
+    overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
+    feats = spark.read.format("delta").load(tables.table_path(lakehouse, USER_FEATURES))
+    model_cfg = BotModelConfig(label_regex=cfg.label_regex, flag_rate=cfg.flag_rate, target_recall=cfg.target_recall)
+    with tracking.stage_run(mlflow_cfg, lakehouse, "bots") as run:
+        versions = tracking.log_input_versions(spark, lakehouse, [S.TWEETS])
+        result = train_bot_model(feats, model_cfg)
+        overwrite(result.scored, tables.table_path(lakehouse, BOT_SCORES))
+        scores = spark.read.format("delta").load(tables.table_path(lakehouse, BOT_SCORES))
+        export = blocklist(scores, tweets).toPandas()
+        path = tables.table_path(lakehouse, BLOCKLIST)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        export.to_csv(path, index=False)
+        logged = _log_model(spark, result, lakehouse)
+        import mlflow
+
+        mlflow.log_artifact(path, "exports")
+        mlflow.log_dict(asdict(cfg), "config_bots.json")
+    return {
+        "mlflow_run_id": run.info.run_id,
+        "blocklist": path,
+        "blocklisted": len(export),
+        "threshold": result.threshold,
+        **{k: round(v, 4) for k, v in result.metrics.items()},
+        "input_versions": versions,
+        **logged,
+    }

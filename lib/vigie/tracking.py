@@ -1,0 +1,44 @@
+"""MLflow plumbing shared by the model stages: where runs go, and the Delta versions of their inputs.
+
+Tracking URI: `mlflow.tracking_uri` from the configuration, else $MLFLOW_TRACKING_URI, else a local
+store under the lakehouse (`LAKEHOUSE/mlruns`). Credentials for a remote server come from the
+environment (MLFLOW_TRACKING_TOKEN, ...) and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from vigie import tables
+from vigie.config import MlflowConfig
+
+
+def tracking_uri(cfg: MlflowConfig, lakehouse: str) -> str:
+    if cfg.tracking_uri:
+        return cfg.tracking_uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    local = tables.table_path(lakehouse, "mlruns")
+    return local if "://" in local else f"file://{local}"
+
+
+@contextmanager
+def stage_run(cfg: MlflowConfig, lakehouse: str, stage: str, tags: Mapping[str, str] | None = None) -> Iterator[object]:
+    """An MLflow run for one stage, in the configured experiment."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(cfg, lakehouse))
+    mlflow.set_experiment(cfg.experiment)
+    with mlflow.start_run(run_name=stage, tags={"vigie.stage": stage, **(tags or {})}) as run:
+        yield run
+
+
+def log_input_versions(spark, lakehouse: str, names: list[str]) -> dict[str, int | None]:
+    """Log, as params, the Delta version of each input table the model read."""
+    import mlflow
+
+    found = {name: tables.version(spark, tables.table_path(lakehouse, name)) for name in names}
+    mlflow.log_params({f"input.{name}.delta_version": v for name, v in found.items()})
+    return found

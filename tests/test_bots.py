@@ -1,0 +1,159 @@
+"""Study B: bot features with known answers, and the model scored against the generator's planted bots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import string
+from datetime import datetime, timedelta
+
+import pytest
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.sql import functions as F
+
+from vigie.bots import BLOCKLIST, BOT_SCORES, USER_FEATURES, run_bots
+from vigie.config import BotsConfig, MlflowConfig
+from vigie.features.bots import BZ2_OVERHEAD, BotFeatureConfig, user_features
+from vigie.generate import TRUTH_FILE, generate
+from vigie.ingest.job import ingest
+
+
+def test_near_grid_and_templates_with_known_answers(spark):
+    from vigie.features.bots import near_grid, template_text
+
+    rows = [(600.0,), (1190.0,), (1230.0,), (540.0,), (30.0,), (1800.0,)]
+    df = spark.createDataFrame(rows, "gap double")
+    got = [r[0] for r in df.select(near_grid(F.col("gap"), 600, 30)).collect()]
+    assert got == [True, True, True, False, False, True]
+    t = spark.createDataFrame([("Score 2-1 at 45' https://t.co/x1  #WorldCup",)], "text string")
+    assert t.select(template_text(F.col("text"))).first()[0] == "score 0-0 at 0' #worldcup"
+
+
+def test_features_of_a_scheduler_and_a_person(spark):
+    t0 = datetime(2018, 6, 20, 12)
+    rng = random.Random(1)
+    rows = []
+    for i in range(40):  # a scheduler: every 10 minutes, a template with changing numbers
+        rows.append(
+            (
+                1,
+                "sched",
+                1000 + i,
+                t0 + timedelta(seconds=600 * i + rng.uniform(-5, 5)),
+                f"Score {i % 3}-{i % 2} live #WorldCup",
+            )
+        )
+
+    def free_text() -> str:
+        return " ".join("".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 9))) for _ in range(12))
+
+    for i in range(40):  # a person: irregular gaps, free text
+        rows.append((2, "human", 2000 + i, t0 + timedelta(seconds=rng.uniform(0, 86400)), free_text()))
+    tweets = spark.createDataFrame(
+        rows, "user_id long, screen_name string, tweet_id long, created_at timestamp, text string"
+    )
+    got = {r["user_id"]: r for r in user_features(tweets, BotFeatureConfig(min_tweets=5)).collect()}
+    assert got[1]["is_near_rate"] == 1.0
+    assert got[2]["is_near_rate"] < 0.3
+    assert got[1]["uniq_ratio"] == pytest.approx(1 / 40)  # one template once digits are masked
+    assert got[2]["uniq_ratio"] == 1.0
+    assert got[1]["compression_ratio"] < 0.5 * got[2]["compression_ratio"]
+    assert got[1]["tweet_count"] == got[2]["tweet_count"] == 40
+
+
+def test_compression_ratio_corrects_bz2_header_overhead(spark):
+    from vigie.features.bots import bz2_ratio
+
+    text = "x" * 300
+    df = spark.createDataFrame([(text,)], "t string")
+    import bz2
+
+    expected = (len(bz2.compress(text.encode(), 9)) - BZ2_OVERHEAD) / 300
+    assert df.select(bz2_ratio("t")).first()[0] == pytest.approx(expected)
+    assert BZ2_OVERHEAD > 10
+
+
+@pytest.fixture(scope="module")
+def bots_run(spark, tmp_path_factory):
+    dump = tmp_path_factory.mktemp("botdump")
+    generate(str(dump), tweets=30_000, seed=21, files=2, progress=lambda _: None)
+    lake = str(tmp_path_factory.mktemp("botlake"))
+    ingest(spark, [str(dump)], lake)
+    mlflow_cfg = MlflowConfig(tracking_uri=f"file://{lake}/mlruns", experiment="vigie-tests")
+    summary = run_bots(spark, lake, BotsConfig(), mlflow_cfg)
+    truth = json.loads((dump / TRUTH_FILE).read_text())
+    return lake, summary, truth
+
+
+def test_scores_find_the_planted_bots(spark, bots_run):
+    lake, _, truth = bots_run
+    bots = spark.createDataFrame([(b, 1.0) for b in truth["bots"]], "user_id long, is_bot double")
+    scores = spark.read.format("delta").load(f"{lake}/{BOT_SCORES}")
+    labelled = scores.join(bots, "user_id", "left").fillna(0.0, ["is_bot"])
+    auc = BinaryClassificationEvaluator(rawPredictionCol="score", labelCol="is_bot").evaluate(labelled)
+    assert auc >= 0.95
+    flagged = labelled.filter("flagged")
+    precision = flagged.agg(F.avg("is_bot")).first()[0]
+    print(f"\nplanted-bot AUC {auc:.3f}; precision among the flagged {flagged.count()} accounts {precision:.2f}")
+    assert precision >= 0.5
+
+
+def test_flag_rate_threshold_and_recall_beyond_the_suffix(spark, bots_run):
+    lake, summary, _ = bots_run
+    scores = spark.read.format("delta").load(f"{lake}/{BOT_SCORES}")
+    n, flagged = scores.count(), scores.filter("flagged").count()
+    assert flagged / n == pytest.approx(0.02, abs=0.01)
+    assert scores.select("threshold").distinct().count() == 1
+    assert summary["flagged_without_suffix"] > 0  # the point of the study: bots without `_bot`
+
+
+def test_weak_label_auc_is_as_good_as_knowing_the_bots(spark, bots_run):
+    # The weak label is noisy (humans with the suffix, bots without), which caps any AUC against it.
+    # An oracle that scores the planted bots 1 and everyone else 0 shows where that cap is.
+    lake, _, truth = bots_run
+    bots = spark.createDataFrame([(b, 1.0) for b in truth["bots"]], "user_id long, oracle double")
+    scored = (
+        spark.read.format("delta").load(f"{lake}/{BOT_SCORES}").join(bots, "user_id", "left").fillna(0.0, ["oracle"])
+    )
+    evaluate = BinaryClassificationEvaluator(labelCol="weak_label").setRawPredictionCol
+    model_auc, oracle_auc = evaluate("score").evaluate(scored), evaluate("oracle").evaluate(scored)
+    print(f"\nAUC against the weak label: model {model_auc:.3f}, oracle {oracle_auc:.3f}")
+    assert model_auc >= oracle_auc - 0.05
+
+
+def test_blocklist_carries_its_evidence(bots_run):
+    lake, summary, _ = bots_run
+    with open(f"{lake}/{BLOCKLIST}", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == summary["blocklisted"] == summary["flagged"]
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    for col in ("compression_ratio", "is_near_rate", "uniq_ratio", "is_near_rate_pct", "has_bot_suffix"):
+        assert col in rows[0]
+    assert all(len(r["sample_tweets"].split(" || ")) == 3 for r in rows)
+
+
+def test_run_is_tracked_in_mlflow_with_a_registered_model(bots_run):
+    import mlflow
+
+    lake, summary, _ = bots_run
+    client = mlflow.MlflowClient(tracking_uri=f"file://{lake}/mlruns")
+    run = client.get_run(summary["mlflow_run_id"])
+    assert run.data.params["input.silver/tweets.delta_version"] == str(summary["input_versions"]["silver/tweets"])
+    assert run.data.metrics["validation_auc_weak_label"] == pytest.approx(
+        summary["validation_auc_weak_label"], abs=1e-4
+    )
+    arts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"roc_validation.png", "feature_importance.json", "native", "exports"} <= arts
+    versions = client.search_model_versions("name='vigie-bots'")
+    assert any(v.run_id == run.info.run_id for v in versions)
+    native = mlflow.lightgbm.load_model(summary["model_uri"])  # scores without a JVM
+    assert native.num_feature() == 3
+
+
+def test_gold_features_table_has_one_row_per_scored_user(spark, bots_run):
+    lake, _, _ = bots_run
+    feats = spark.read.format("delta").load(f"{lake}/{USER_FEATURES}")
+    assert feats.count() == feats.select("user_id").distinct().count()
+    assert feats.filter("tweet_count < 5").count() == 0

@@ -3,6 +3,7 @@
     vigie generate --out DIR --tweets N --seed S
     vigie ingest INPUT... --lakehouse DIR
     vigie bots --lakehouse DIR
+    vigie block --blocklist FILE [--execute]
     vigie pipeline --lakehouse DIR [--demo | INPUT...]
     vigie setup
 
@@ -47,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bots", parents=[common], help="bot features, LightGBM scores and a block list (Study B)")
     b.add_argument("--lakehouse", required=True)
+
+    bl = sub.add_parser("block", help="block the accounts of a block list (dry run unless --execute)")
+    bl.add_argument("--blocklist", required=True, help="CSV written by `vigie bots` (LAKEHOUSE/exports/blocklist.csv)")
+    bl.add_argument("--execute", action="store_true", help="really block, through the X/Twitter API")
+    bl.add_argument("--audit", help="JSON-lines audit log (default: BLOCKLIST.audit.jsonl); also drives resume")
+    bl.add_argument("--api-host", help="API host (default $VIGIE_X_API_HOST or api.twitter.com)")
+    bl.add_argument("--min-score", type=float, default=0.0, help="only accounts scoring at least this")
+    bl.add_argument("--limit", type=int, help="at most this many accounts, best scores first")
 
     pl = sub.add_parser("pipeline", parents=[common], help="run every stage in order")
     pl.add_argument("inputs", nargs="*", help="files or folders to ingest")
@@ -131,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(submit_flags())
             return 0
+        if args.stage == "block":
+            from vigie.block import main_block
+
+            return main_block(args)
         if args.stage == "setup":
             from vigie import versions
             from vigie.session import resolve_jars

@@ -157,3 +157,20 @@ def test_gold_features_table_has_one_row_per_scored_user(spark, bots_run):
     feats = spark.read.format("delta").load(f"{lake}/{USER_FEATURES}")
     assert feats.count() == feats.select("user_id").distinct().count()
     assert feats.filter("tweet_count < 5").count() == 0
+
+
+def test_real_newsfeed_and_commercial_timelines_post_like_schedulers(spark, shared_data):
+    # shared/data README: NewsFeed and Commercial accounts behave like automated ones; the trolls do not.
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bots_real_timelines.py"
+    spec = importlib.util.spec_from_file_location("bots_real_timelines", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    tweets, authors = bench.load_timelines(shared_data)
+    table = bench.summarise(bench.feature_table(spark, tweets, authors))
+    automated = table.loc[["NewsFeed", "Commercial"], "near_rate_median"]
+    trolls = table.loc[["LeftTroll", "RightTroll", "Fearmonger", "HashtagGamer"], "near_rate_median"]
+    assert automated.min() > 2 * trolls.max()
+    assert table.loc["Commercial", "uniq_median"] < table.loc[["LeftTroll", "RightTroll"], "uniq_median"].min()

@@ -80,3 +80,20 @@ def test_databricks_bundle_pins_the_same_jars_and_calls_the_cli():
     assert task["entry_point"] in scripts and task["parameters"][0] == "ingest"
     bundle = yaml.safe_load((ROOT / "databricks.yml").read_text())
     assert {"dev", "prod"} <= set(bundle["targets"])
+
+
+def test_tracking_goes_where_the_user_runs(monkeypatch, tmp_path):
+    from vigie.config import MlflowConfig
+    from vigie.tracking import experiment_name, tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    assert tracking_uri(MlflowConfig(), str(tmp_path)) == f"file://{tmp_path}/mlruns"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert tracking_uri(MlflowConfig(), str(tmp_path)) == "http://127.0.0.1:5000"
+    assert tracking_uri(MlflowConfig(tracking_uri="sqlite:///x.db"), str(tmp_path)) == "sqlite:///x.db"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+    assert tracking_uri(MlflowConfig(), "/Volumes/main/vigie/lake") == "databricks"
+    assert experiment_name(MlflowConfig(experiment="vigie"), "databricks") == "/Shared/vigie"
+    assert experiment_name(MlflowConfig(experiment="vigie"), "file:///x") == "vigie"

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from vigie import tables
 from vigie.config import MlflowConfig
+from vigie.session import on_databricks
 
 
 def tracking_uri(cfg: MlflowConfig, lakehouse: str) -> str:
@@ -20,8 +21,17 @@ def tracking_uri(cfg: MlflowConfig, lakehouse: str) -> str:
         return cfg.tracking_uri
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
+    if on_databricks():
+        return "databricks"  # the workspace's own tracking server
     local = tables.table_path(lakehouse, "mlruns")
     return local if "://" in local else f"file://{local}"
+
+
+def experiment_name(cfg: MlflowConfig, uri: str) -> str:
+    """Databricks wants absolute workspace paths for experiments; elsewhere a plain name is fine."""
+    if uri.startswith("databricks") and not cfg.experiment.startswith("/"):
+        return f"/Shared/{cfg.experiment}"
+    return cfg.experiment
 
 
 @contextmanager
@@ -29,8 +39,9 @@ def stage_run(cfg: MlflowConfig, lakehouse: str, stage: str, tags: Mapping[str, 
     """An MLflow run for one stage, in the configured experiment."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(cfg, lakehouse))
-    mlflow.set_experiment(cfg.experiment)
+    uri = tracking_uri(cfg, lakehouse)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_name(cfg, uri))
     with mlflow.start_run(run_name=stage, tags={"vigie.stage": stage, **(tags or {})}) as run:
         yield run
 

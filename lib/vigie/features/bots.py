@@ -65,14 +65,16 @@ def near_grid(gap_seconds: Column, period: int, tolerance: int) -> Column:
 
 def user_features(tweets: DataFrame, cfg: BotFeatureConfig) -> DataFrame:
     """One row per user with at least `cfg.min_tweets` tweets: tweet_count and the three features."""
+    # One sort per user serves both the gaps (lag) and "the latest N" (position from the end), and the
+    # aggregation below reuses the window's partitioning: a single shuffle of the tweets.
     by_user_time = Window.partitionBy("user_id").orderBy("created_at", "tweet_id")
-    latest_first = Window.partitionBy("user_id").orderBy(F.col("created_at").desc(), F.col("tweet_id").desc())
+    by_user = Window.partitionBy("user_id")
     seconds = F.col("created_at").cast("double")
     timed = (
         tweets.filter(F.col("user_id").isNotNull() & F.col("text").isNotNull())
         .select("user_id", "screen_name", "tweet_id", "created_at", "text")
         .withColumn("gap", seconds - F.lag(seconds).over(by_user_time))
-        .withColumn("recent_rank", F.row_number().over(latest_first))
+        .withColumn("from_end", F.count("*").over(by_user) - F.row_number().over(by_user_time))
         .withColumn("template", template_text(F.col("text")))
     )
     per_user = timed.groupBy("user_id").agg(
@@ -80,9 +82,9 @@ def user_features(tweets: DataFrame, cfg: BotFeatureConfig) -> DataFrame:
         F.count("*").alias("tweet_count"),
         F.count("gap").alias("gaps"),
         F.sum(near_grid(F.col("gap"), cfg.period_seconds, cfg.tolerance_seconds).cast("int")).alias("near"),
-        F.countDistinct("template").alias("distinct_templates"),
+        F.size(F.collect_set("template")).alias("distinct_templates"),  # no Expand, unlike countDistinct
         F.array_sort(
-            F.collect_list(F.when(F.col("recent_rank") <= cfg.max_tweets, F.struct("created_at", "text")))
+            F.collect_list(F.when(F.col("from_end") < cfg.max_tweets, F.struct("created_at", "tweet_id", "text")))
         ).alias("recent"),
     )
     joined = F.array_join(F.transform("recent", lambda s: s["text"]), "\n")

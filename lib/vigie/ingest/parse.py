@@ -125,6 +125,25 @@ def _urls(items: Any) -> list[str]:
     ]
 
 
+def _optional_time(value: Any) -> int | None:
+    """A timestamp that may be missing or malformed (account creation times): None rather than a reject."""
+    try:
+        return parse_any_time(value)
+    except (BadRecord, ValueError):
+        return None
+
+
+def _apply_entities(tweet: dict[str, Any], ents: Any, tag_key: str, mentions_key: str, name_key: str) -> None:
+    """Hashtags, mentions and URLs from the payload's entities, else extracted from the text."""
+    if isinstance(ents, dict):
+        tweet["hashtags"] = _tags(ents.get("hashtags"), tag_key)
+        tweet["mentions"] = _names(ents.get(mentions_key), name_key)
+        tweet["urls"] = _urls(ents.get("urls"))
+        tweet["entities_source"] = "payload"
+    else:
+        _from_text(tweet)
+
+
 def _from_text(tweet: dict[str, Any]) -> None:
     text = tweet["text"] or ""
     tweet["hashtags"] = [normalize_hashtag(h) for h in extract_hashtags(text)]
@@ -135,11 +154,7 @@ def _from_text(tweet: dict[str, Any]) -> None:
 
 def _finish(tweet: dict[str, Any], created: Any) -> dict[str, Any]:
     """Fill created_at (payload, else snowflake id) and the derived flags."""
-    ts = None
-    try:
-        ts = parse_any_time(created)
-    except (BadRecord, ValueError):
-        ts = None
+    ts = _optional_time(created)
     if ts is not None:
         tweet["created_at"], tweet["created_at_source"] = ts, "payload"
     else:
@@ -169,11 +184,6 @@ def _v1_entities(o: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
 def _v1_user(u: dict[str, Any], seen_at: int | None) -> dict[str, Any] | None:
     if not isinstance(u, dict) or u.get("id", u.get("id_str")) is None:
         return None
-    account = None
-    try:
-        account = parse_any_time(u.get("created_at"))
-    except (BadRecord, ValueError):
-        account = None
     return {
         "user_id": to_id(u.get("id", u.get("id_str")), "user id"),
         "screen_name": u.get("screen_name"),
@@ -185,7 +195,7 @@ def _v1_user(u: dict[str, Any], seen_at: int | None) -> dict[str, Any] | None:
         "friends_count": to_count(u.get("friends_count")),
         "statuses_count": to_count(u.get("statuses_count")),
         "verified": u.get("verified"),
-        "account_created_at": account,
+        "account_created_at": _optional_time(u.get("created_at")),
         "seen_at": seen_at,
     }
 
@@ -230,13 +240,7 @@ def normalize_v1(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | No
         "api_format": "v1.1",
         "text": text,
     }
-    if isinstance(ents, dict):
-        tweet["hashtags"] = _tags(ents.get("hashtags"), "text")
-        tweet["mentions"] = _names(ents.get("user_mentions"), "screen_name")
-        tweet["urls"] = _urls(ents.get("urls"))
-        tweet["entities_source"] = "payload"
-    else:
-        _from_text(tweet)
+    _apply_entities(tweet, ents, "text", "user_mentions", "screen_name")
     created = o.get("created_at") or o.get("timestamp_ms")
     _finish(tweet, created)
     return tweet, _v1_user(user, tweet["created_at"])
@@ -288,21 +292,10 @@ def normalize_activity(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         "api_format": "activity_streams",
         "text": text,
     }
-    if isinstance(ents, dict):
-        tweet["hashtags"] = _tags(ents.get("hashtags"), "text")
-        tweet["mentions"] = _names(ents.get("user_mentions"), "screen_name")
-        tweet["urls"] = _urls(ents.get("urls"))
-        tweet["entities_source"] = "payload"
-    else:
-        _from_text(tweet)
+    _apply_entities(tweet, ents, "text", "user_mentions", "screen_name")
     _finish(tweet, o.get("postedTime"))
     user = None
     if tweet["user_id"] is not None:
-        account = None
-        try:
-            account = parse_any_time(actor.get("postedTime"))
-        except (BadRecord, ValueError):
-            account = None
         langs = actor.get("languages") or [None]
         user = {
             "user_id": tweet["user_id"],
@@ -317,7 +310,7 @@ def normalize_activity(o: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
             "friends_count": to_count(actor.get("friendsCount")),
             "statuses_count": to_count(actor.get("statusesCount")),
             "verified": actor.get("verified"),
-            "account_created_at": account,
+            "account_created_at": _optional_time(actor.get("postedTime")),
             "seen_at": tweet["created_at"],
         }
     return tweet, user
@@ -382,22 +375,11 @@ def normalize_v2(t: dict[str, Any], inc: V2Includes) -> tuple[dict[str, Any], di
         "api_format": "v2",
         "text": text,
     }
-    if isinstance(ents, dict):
-        tweet["hashtags"] = _tags(ents.get("hashtags"), "tag")
-        tweet["mentions"] = _names(ents.get("mentions"), "username")
-        tweet["urls"] = _urls(ents.get("urls"))
-        tweet["entities_source"] = "payload"
-    else:
-        _from_text(tweet)
+    _apply_entities(tweet, ents, "tag", "mentions", "username")
     _finish(tweet, t.get("created_at"))
     user = None
     if author:
         metrics = author.get("public_metrics") if isinstance(author.get("public_metrics"), dict) else {}
-        account = None
-        try:
-            account = parse_any_time(author.get("created_at"))
-        except (BadRecord, ValueError):
-            account = None
         user = {
             "user_id": author_id,
             "screen_name": author.get("username"),
@@ -409,7 +391,7 @@ def normalize_v2(t: dict[str, Any], inc: V2Includes) -> tuple[dict[str, Any], di
             "friends_count": to_count(metrics.get("following_count")),
             "statuses_count": to_count(metrics.get("tweet_count")),
             "verified": author.get("verified"),
-            "account_created_at": account,
+            "account_created_at": _optional_time(author.get("created_at")),
             "seen_at": tweet["created_at"],
         }
     return tweet, user

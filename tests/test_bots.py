@@ -174,3 +174,17 @@ def test_real_newsfeed_and_commercial_timelines_post_like_schedulers(spark, shar
     trolls = table.loc[["LeftTroll", "RightTroll", "Fearmonger", "HashtagGamer"], "near_rate_median"]
     assert automated.min() > 2 * trolls.max()
     assert table.loc["Commercial", "uniq_median"] < table.loc[["LeftTroll", "RightTroll"], "uniq_median"].min()
+
+
+def test_validation_split_always_holds_some_of_a_rare_label(spark):
+    from vigie.models.bots import with_validation_split
+
+    rows = [(i, 1.0 if i < 4 else 0.0) for i in range(400)]
+    df = spark.createDataFrame(rows, "user_id long, weak_label double")
+    for seed in range(5):
+        split = with_validation_split(df, 0.25, seed)
+        pos_val = split.filter("weak_label = 1 AND is_validation").count()
+        assert pos_val == 1  # ceil(0.25 * 4), never 0 and never all four
+        assert split.count() == 400
+        neg_share = split.filter("weak_label = 0").agg(F.avg(F.col("is_validation").cast("double"))).first()[0]
+        assert 0.15 < neg_share < 0.35

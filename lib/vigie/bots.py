@@ -62,7 +62,7 @@ def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFra
     )
 
 
-def _log_model(spark: SparkSession, result: BotModelResult, lakehouse: str) -> dict[str, str]:
+def _log_model(result: BotModelResult) -> dict[str, str]:
     """Log params, metrics, importances, ROC plot and the native LightGBM model (registered) to MLflow."""
     import lightgbm
     import matplotlib
@@ -113,6 +113,8 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
     overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
     feats = spark.read.format("delta").load(tables.table_path(lakehouse, USER_FEATURES))
     model_cfg = BotModelConfig(label_regex=cfg.label_regex, flag_rate=cfg.flag_rate, target_recall=cfg.target_recall)
+    import mlflow
+
     with tracking.stage_run(mlflow_cfg, lakehouse, "bots") as run:
         versions = tracking.log_input_versions(spark, lakehouse, [S.TWEETS])
         result = train_bot_model(feats, model_cfg)
@@ -122,9 +124,7 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         path = tables.table_path(lakehouse, BLOCKLIST)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         export.to_csv(path, index=False)
-        logged = _log_model(spark, result, lakehouse)
-        import mlflow
-
+        logged = _log_model(result)
         mlflow.log_artifact(path, "exports")
         mlflow.log_dict(asdict(cfg), "config_bots.json")
     return {

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -316,7 +316,3 @@ def record_run(spark: SparkSession, lakehouse: str, result: IngestResult, starte
     finished = datetime.now(timezone.utc).replace(tzinfo=None)
     row = (result.run_id, "ingest", started, finished, result.inputs, result.counts, result.table_versions)
     tables.append(spark, tables.table_path(lakehouse, S.RUNS), spark.createDataFrame([row], RUNS_SCHEMA))
-
-
-def as_dict(result: IngestResult) -> dict:
-    return asdict(result)

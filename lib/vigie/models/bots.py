@@ -11,12 +11,13 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from vigie.errors import ConfigError
@@ -65,6 +66,17 @@ def with_weak_label(features: DataFrame, label_regex: str) -> DataFrame:
     )
 
 
+def with_validation_split(labelled: DataFrame, fraction: float, seed: int) -> DataFrame:
+    """`is_validation`, stratified: exactly ceil(fraction * positives) weak positives, and a random share
+    of the rest. A plain random split can leave a rare label out of validation, and AUC undefined."""
+    positives = labelled.filter("weak_label = 1").withColumn("_r", F.rand(seed))
+    n_pos = positives.count()
+    k = max(1, math.ceil(fraction * n_pos)) if n_pos > 1 else 0
+    ranked = positives.withColumn("is_validation", F.row_number().over(Window.orderBy("_r")) <= k).drop("_r")
+    negatives = labelled.filter("weak_label = 0").withColumn("is_validation", F.rand(seed + 1) < fraction)
+    return ranked.unionByName(negatives)
+
+
 def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
     """Fit LightGBM on the weak label with early stopping on a validation split; score and flag every user."""
     from synapse.ml.lightgbm import LightGBMClassifier
@@ -79,8 +91,7 @@ def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
         )
     assembled = (
         VectorAssembler(inputCols=FEATURES, outputCol="features", handleInvalid="keep")
-        .transform(labelled)
-        .withColumn("is_validation", F.rand(cfg.seed) < cfg.validation_fraction)
+        .transform(with_validation_split(labelled, cfg.validation_fraction, cfg.seed))
         .cache()
     )
     params = {

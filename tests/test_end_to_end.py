@@ -69,10 +69,13 @@ def test_spark_submit_without_the_jars_says_what_to_do(small_dump, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_pipeline_generates_and_ingests(tmp_path):
+def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
     lake = tmp_path / "demo"
     proc = run([str(BIN / "vigie"), "pipeline", "--lakehouse", str(lake), "--demo", "--set", "generate.tweets=3000"])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    # one JSON line per stage; LightGBM's native code also prints its own lines on stdout
+    stages = {o["stage"]: o for o in map(json.loads, (ln for ln in proc.stdout.splitlines() if ln.startswith("{")))}
     truth = json.loads((lake / "raw" / "_truth.json").read_text())
-    assert out["stage"] == "ingest" and out["accepted"] == truth["expected"]["accepted"]
+    assert list(stages) == ["ingest", "bots"]
+    assert stages["ingest"]["accepted"] == truth["expected"]["accepted"]
+    assert stages["bots"]["blocklisted"] > 0 and (lake / "exports" / "blocklist.csv").is_file()

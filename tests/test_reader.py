@@ -144,3 +144,5 @@ def test_missing_input_is_a_clear_error(tmp_path):
         list_input_files([str(tmp_path / "nope")])
     with pytest.raises(InputError, match="no input given"):
         list_input_files([])
+    with pytest.raises(InputError, match=r"s3://bucket/raw is a remote URI: .* /dbfs/"):
+        list_input_files(["s3://bucket/raw"])

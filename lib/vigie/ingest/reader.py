@@ -59,6 +59,11 @@ def list_input_files(inputs: list[str]) -> list[str]:
     files: list[str] = []
     for raw in inputs:
         path = raw[len("file:") :] if raw.startswith("file:") else raw
+        if "://" in path or path.startswith("dbfs:"):
+            raise InputError(
+                f"input {raw} is a remote URI: the Spark tasks read inputs as files, so give a path every "
+                "executor sees (a shared mount, /dbfs/... or /Volumes/... on Databricks)"
+            )
         if not os.path.exists(path):
             raise InputError(f"input not found: {raw}")
         if os.path.isdir(path):

@@ -51,7 +51,8 @@ def read_blocklist(path: str, min_score: float = 0.0, limit: int | None = None) 
                 targets.append(Target(int(row["user_id"]), row["screen_name"], float(row["score"])))
             except ValueError as exc:
                 raise InputError(f"{path}, line {n}: user_id and score must be numbers ({exc})") from exc
-    chosen = sorted((t for t in targets if t.score >= min_score), key=lambda t: (-t.score, t.user_id))
+    # stable: equal scores keep the file's order, which ranks ties by their evidence
+    chosen = sorted((t for t in targets if t.score >= min_score), key=lambda t: -t.score)
     return chosen[:limit] if limit else chosen
 
 

@@ -19,7 +19,7 @@ from vigie import tables, tracking
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.errors import InputError
 from vigie.features.bots import BotFeatureConfig, user_features
-from vigie.models.bots import FEATURES, BotModelConfig, BotModelResult, train_bot_model
+from vigie.models.bots import FEATURES, BotModelConfig, BotModelResult, tie_break, train_bot_model
 
 USER_FEATURES = "gold/user_features"
 BOT_SCORES = "gold/bot_scores"
@@ -58,7 +58,7 @@ def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFra
             *[f"{f}_pct" for f in FEATURES],
             "sample_tweets",
         )
-        .orderBy(F.col("score").desc(), "user_id")
+        .orderBy(F.col("score").desc(), *tie_break())  # the order the flags were given in
     )
 
 

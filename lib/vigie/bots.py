@@ -105,7 +105,8 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         raise InputError(
             f"no silver/tweets table under {lakehouse}: run `vigie ingest ... --lakehouse {lakehouse}` first"
         )
-    tweets = spark.read.format("delta").load(tweets_path)
+    tweets_version = tables.version(spark, tweets_path)  # read one version, and log that one
+    tweets = spark.read.format("delta").option("versionAsOf", tweets_version).load(tweets_path)
     feats = user_features(
         tweets,
         BotFeatureConfig(cfg.min_tweets, cfg.max_tweets, cfg.period_seconds, cfg.tolerance_seconds),
@@ -116,7 +117,7 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
     import mlflow
 
     with tracking.stage_run(mlflow_cfg, lakehouse, "bots") as run:
-        versions = tracking.log_input_versions(spark, lakehouse, [S.TWEETS])
+        versions = tracking.log_input_versions({S.TWEETS: tweets_version})
         result = train_bot_model(feats, model_cfg)
         overwrite(result.scored, tables.table_path(lakehouse, BOT_SCORES))
         scores = spark.read.format("delta").load(tables.table_path(lakehouse, BOT_SCORES))

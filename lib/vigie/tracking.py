@@ -46,10 +46,9 @@ def stage_run(cfg: MlflowConfig, lakehouse: str, stage: str, tags: Mapping[str, 
         yield run
 
 
-def log_input_versions(spark, lakehouse: str, names: list[str]) -> dict[str, int | None]:
-    """Log, as params, the Delta version of each input table the model read."""
+def log_input_versions(versions: Mapping[str, int | None]) -> dict[str, int | None]:
+    """Log, as params, the Delta version of each input table the stage read (read them with versionAsOf)."""
     import mlflow
 
-    found = {name: tables.version(spark, tables.table_path(lakehouse, name)) for name in names}
-    mlflow.log_params({f"input.{name}.delta_version": v for name, v in found.items()})
-    return found
+    mlflow.log_params({f"input.{name}.delta_version": v for name, v in versions.items()})
+    return dict(versions)

@@ -64,42 +64,20 @@ def parse_split(split: Split) -> Iterator[dict]:
     records = 0
     total_lines = 0
     base = {"source_file": split.path, "split_index": split.index}
-    for line_off, _n_lines, chunk in iter_chunks(split):
+    for line_off, chunk in iter_chunks(split):
         if not chunk:
             total_lines = line_off
             continue
         item = 0
         for value_line, value, error in decode_chunk(chunk):
             local = line_off + value_line
-            if error is not None:
-                records += 1
-                yield {
-                    **base,
-                    "kind": S.KIND_REJECT,
-                    "local_line": local,
-                    "item_index": item,
-                    "reason": error,
-                    "raw": raw_prefix(chunk, value_line),
-                }
-                item += 1
-                continue
-            for kind, payload in records_from_value(value):
-                if kind == S.KIND_USER:
-                    yield {**base, **payload, "kind": kind, "local_line": local, "item_index": item}
-                    continue
-                records += 1
-                if kind == S.KIND_TWEET:
-                    yield {**base, **payload, "kind": kind, "local_line": local, "item_index": item}
-                else:
-                    yield {
-                        **base,
-                        "kind": kind,
-                        "local_line": local,
-                        "item_index": item,
-                        "reason": payload,
-                        "raw": raw_prefix(chunk, value_line),
-                    }
-                item += 1
+            outcomes = [(S.KIND_REJECT, error)] if error is not None else records_from_value(value)
+            for kind, payload in outcomes:
+                row = {"reason": payload, "raw": raw_prefix(chunk, value_line)} if kind == S.KIND_REJECT else payload
+                yield {**base, **row, "kind": kind, "local_line": local, "item_index": item}
+                if kind != S.KIND_USER:  # a user profile rides along with its tweet: not a record of its own
+                    records += 1
+                    item += 1
     yield {**base, "kind": S.KIND_SPLIT, "split_lines": total_lines, "split_records": records}
 
 

@@ -125,15 +125,15 @@ def _first_boundary(fh: io.BufferedIOBase, start: int) -> int:
         pos += len(block)
 
 
-def iter_chunks(split: Split) -> Iterator[tuple[int, int, bytes]]:
-    """Yield (line offset within the split's region, number of lines, chunk bytes) for the split's chunks.
+def iter_chunks(split: Split) -> Iterator[tuple[int, bytes]]:
+    """Yield (line offset within the split's region, chunk bytes) for the split's chunks.
 
     The last yielded item has empty bytes and carries the region's total line count.
     """
     with _open(split) as fh:
         origin = _first_boundary(fh, split.start) if split.start else 0
         if origin < 0 or (split.end >= 0 and origin >= split.end):
-            yield 0, 0, b""
+            yield 0, b""
             return
         if split.start:
             fh.seek(origin)
@@ -161,11 +161,11 @@ def iter_chunks(split: Split) -> Iterator[tuple[int, int, bytes]]:
                 if line[:1] == b"{" or not chunk:
                     if split.end >= 0 and pos >= split.end and line[:1] == b"{":
                         if chunk:
-                            yield chunk_line, line_no - chunk_line, b"\n".join(chunk)
-                        yield line_no, 0, b""
+                            yield chunk_line, b"\n".join(chunk)
+                        yield line_no, b""
                         return
                     if chunk:
-                        yield chunk_line, line_no - chunk_line, b"\n".join(chunk)
+                        yield chunk_line, b"\n".join(chunk)
                     chunk, chunk_line = [line], line_no
                 else:
                     chunk.append(line)
@@ -173,8 +173,8 @@ def iter_chunks(split: Split) -> Iterator[tuple[int, int, bytes]]:
                 pos += len(line) + 1
             pending = tail
         if chunk:
-            yield chunk_line, line_no - chunk_line, b"\n".join(chunk)
-        yield line_no, 0, b""
+            yield chunk_line, b"\n".join(chunk)
+        yield line_no, b""
 
 
 def decode_chunk(chunk: bytes) -> Iterator[tuple[int, object | None, str | None]]:

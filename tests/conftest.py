@@ -50,3 +50,16 @@ def small_dump(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("dump")
     generate(str(out), tweets=4000, seed=11, files=2, progress=lambda _: None)
     return out, json.loads((out / TRUTH_FILE).read_text())
+
+
+@pytest.fixture(scope="session")
+def world_cup_lake(spark, tmp_path_factory) -> tuple[str, dict]:
+    """A 30k-tweet generated dump ingested once; the model stages (bots, anomalies) run on it."""
+    from vigie.generate import TRUTH_FILE, generate
+    from vigie.ingest.job import ingest
+
+    dump = tmp_path_factory.mktemp("worldcup-dump")
+    generate(str(dump), tweets=30_000, seed=21, files=2, progress=lambda _: None)
+    lake = str(tmp_path_factory.mktemp("worldcup-lake"))
+    ingest(spark, [str(dump)], lake)
+    return lake, json.loads((dump / TRUTH_FILE).read_text())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import random
 import string
 from datetime import datetime, timedelta
@@ -16,8 +15,6 @@ from pyspark.sql import functions as F
 from vigie.bots import BLOCKLIST, BOT_SCORES, USER_FEATURES, run_bots
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.features.bots import BZ2_OVERHEAD, BotFeatureConfig, user_features
-from vigie.generate import TRUTH_FILE, generate
-from vigie.ingest.job import ingest
 
 
 def test_near_grid_and_templates_with_known_answers(spark):
@@ -76,14 +73,10 @@ def test_compression_ratio_corrects_bz2_header_overhead(spark):
 
 
 @pytest.fixture(scope="module")
-def bots_run(spark, tmp_path_factory):
-    dump = tmp_path_factory.mktemp("botdump")
-    generate(str(dump), tweets=30_000, seed=21, files=2, progress=lambda _: None)
-    lake = str(tmp_path_factory.mktemp("botlake"))
-    ingest(spark, [str(dump)], lake)
+def bots_run(spark, world_cup_lake):
+    lake, truth = world_cup_lake
     mlflow_cfg = MlflowConfig(tracking_uri=f"file://{lake}/mlruns", experiment="vigie-tests")
     summary = run_bots(spark, lake, BotsConfig(), mlflow_cfg)
-    truth = json.loads((dump / TRUTH_FILE).read_text())
     return lake, summary, truth
 
 

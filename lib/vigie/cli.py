@@ -3,6 +3,7 @@
     vigie generate --out DIR --tweets N --seed S
     vigie ingest INPUT... --lakehouse DIR
     vigie bots --lakehouse DIR
+    vigie anomalies --lakehouse DIR
     vigie block --blocklist FILE [--execute]
     vigie pipeline --lakehouse DIR [--demo | INPUT...]
     vigie setup
@@ -48,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bots", parents=[common], help="bot features, LightGBM scores and a block list (Study B)")
     b.add_argument("--lakehouse", required=True)
+
+    a = sub.add_parser(
+        "anomalies", parents=[common], help="anomalous windows, their drivers and exploration tables (Study A)"
+    )
+    a.add_argument("--lakehouse", required=True)
+    a.add_argument("--window", help="activity window, e.g. '1 hour' or '15 minutes' (default from conf)")
+    a.add_argument("--exclude", help="comma-separated hashtags to exclude (default from conf: worldcup)")
+    a.add_argument("--trials", type=int, help="Optuna trials for the Isolation Forest (default from conf: 10)")
+    a.add_argument("--tracking-uri", help="MLflow tracking URI (default from conf, else $MLFLOW_TRACKING_URI)")
 
     bl = sub.add_parser("block", help="block the accounts of a block list (dry run unless --execute)")
     bl.add_argument("--blocklist", required=True, help="CSV written by `vigie bots` (LAKEHOUSE/exports/blocklist.csv)")
@@ -131,6 +141,23 @@ def run_bots_stage(cfg: Config, args: argparse.Namespace) -> dict:
     return result
 
 
+def run_anomalies_stage(cfg: Config, args: argparse.Namespace) -> dict:
+    from vigie.anomalies.stage import run_anomalies
+
+    a = cfg.anomalies
+    a.window = getattr(args, "window", None) or a.window
+    a.exclude_hashtags = a.exclude_hashtags if getattr(args, "exclude", None) is None else args.exclude
+    a.trials = getattr(args, "trials", None) or a.trials
+    if getattr(args, "tracking_uri", None):
+        cfg.mlflow.tracking_uri = args.tracking_uri
+    _check_lakehouse(args.lakehouse)
+    started = time.time()
+    result = run_anomalies(_spark(cfg, args), args.lakehouse, a, cfg.mlflow)
+    took = time.time() - started
+    _say(f"anomalies: {result['anomalous_windows']} of {result['windows']} windows anomalous ({took:.1f}s)")
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -161,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(run_ingest(cfg, args, args.inputs)))
         elif args.stage == "bots":
             print(json.dumps(run_bots_stage(cfg, args), default=str))
+        elif args.stage == "anomalies":
+            print(json.dumps(run_anomalies_stage(cfg, args), default=str))
         elif args.stage == "pipeline":
             inputs = list(args.inputs)
             if args.demo:
@@ -173,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not inputs:
                 raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
             print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs)}), flush=True)
+            print(json.dumps({"stage": "anomalies", **run_anomalies_stage(cfg, args)}, default=str), flush=True)
             print(json.dumps({"stage": "bots", **run_bots_stage(cfg, args)}, default=str), flush=True)
         return 0
     except VigieError as exc:

@@ -53,6 +53,31 @@ class BotsConfig:
 
 
 @dataclass
+class AnomaliesConfig:
+    window: str = "1 hour"  # activity window; must divide a day (the volume detector's season)
+    exclude_hashtags: str = "worldcup"  # comma-separated, case-insensitive; kept in hashtag_counts, flagged
+    exclude_mode: str = "hashtag"  # hashtag: drop the tag from features; tweet: drop whole tweets, as the study did
+    vocab_size: int = 1000  # TF-IDF vocabulary cap; PCA cost grows with its square (2,000 took 6x longer)
+    min_df: int = 3  # a term must appear in this many tweets
+    pca_dims: int = 16  # the forest densifies vectors: reduce TF-IDF to this many dimensions (0: no PCA)
+    trials: int = 10  # Optuna TPE trials
+    objective: str = "em"  # em | mv (Goix 2016, label-free) | mean_score (the study's) | auc (needs labels_table)
+    labels_table: str = ""  # Delta table (tweet_id, label) under the lakehouse or absolute; for objective=auc
+    tuning_rows: int = 20000  # rows sampled for tuning
+    emmv_draws: int = 3  # random feature sub-spaces per trial (EM/MV are only reliable in few dimensions)
+    emmv_dims: int = 3
+    emmv_uniform: int = 10000  # uniform points per sub-space for the volume estimates
+    seed: int = 7
+    z_threshold: float = 4.0  # volume and outlier-share robust z-scores
+    seasonal_cycles: int = 7  # days on each side in the seasonal baseline
+    smooth: int = 1  # centred moving average over this many windows before scoring the volume
+    direction: str = "up"  # up: bursts only; both: drops too
+    top_drivers: int = 10  # per window and kind
+    keywords: int = 10  # YAKE keywords per anomalous window
+    keyword_max_tweets: int = 2000  # tweets sampled per window for YAKE
+
+
+@dataclass
 class MlflowConfig:
     tracking_uri: str = ""  # empty: MLFLOW_TRACKING_URI, else a local store under the lakehouse
     experiment: str = "vigie"
@@ -64,6 +89,7 @@ class Config:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     bots: BotsConfig = field(default_factory=BotsConfig)
+    anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
 

@@ -445,7 +445,10 @@ class _Shard:
         for u in self.bots:
             period = u.period_min * 60
             n = int(min(per_bot * (10 / u.period_min), (self.t1 - self.t0) / period))
-            t = self.t0 + rng.random() * period
+            # start anywhere its run still fits: starting every bot at the shard's start would plant a
+            # burst of bot traffic at the start of each shard that no truth file lists
+            span = n * period
+            t = self.t0 + rng.random() * max(period, (self.t1 - self.t0) - span)
             for _ in range(n):
                 events.append((t, lambda t=t, u=u: self._bot_tweet(t, u)))
                 # next post near a multiple of 10 minutes later (a few seconds of jitter, sometimes a skip)

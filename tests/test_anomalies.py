@@ -315,6 +315,69 @@ def test_run_is_tracked_with_trials_plots_inputs_and_a_model_that_reloads(spark,
     assert diff is not None and diff < 1e-9
 
 
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on loopback: SQLite for runs and the registry, artifacts served by it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    root = tmp_path_factory.mktemp("mlflow-server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    cmd = [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    cmd += ["--backend-store-uri", f"sqlite:///{root}/mlflow.db", "--artifacts-destination", str(root / "artifacts")]
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if proc.poll() is not None:
+                pytest.fail(f"mlflow server exited: {(root / 'server.log').read_text()[-2000:]}")
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("mlflow server did not answer /health within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_rerun_tracked_on_a_real_mlflow_server_duplicates_nothing(spark, anomalies_run, mlflow_server):
+    from mlflow.tracking import MlflowClient
+
+    lake, first, _ = anomalies_run
+    before = {name: spark.read.format("delta").load(f"{lake}/{path}").count() for name, path in GOLD.items()}
+    cfg = AnomaliesConfig(trials=1, emmv_draws=1, tuning_rows=4000)
+    summary = run_anomalies(spark, lake, cfg, MlflowConfig(tracking_uri=mlflow_server, experiment="vigie-server"))
+    after = {name: spark.read.format("delta").load(f"{lake}/{path}").count() for name, path in GOLD.items()}
+    assert {k: v for k, v in after.items() if k != "anomaly_drivers"} == {
+        k: v for k, v in before.items() if k != "anomaly_drivers"
+    }
+    assert summary["windows"] == first["windows"]  # (which windows are anomalous depends on the tuned forest)
+    client = MlflowClient(tracking_uri=mlflow_server)
+    run = client.get_run(summary["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["input.silver/tweets.delta_version"] == str(first["input_versions"]["silver/tweets"])
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert len(children) == 1
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} >= {"plots/activity.png"}
+    versions = client.search_model_versions(f"name = '{REGISTERED_MODEL}'")
+    assert [v.run_id for v in versions] == [run.info.run_id]  # a fresh registry: this run's model only
+
+
 def test_bad_settings_are_named(spark, tmp_path):
     with pytest.raises(ConfigError, match=r"anomalies\.window"):
         run_anomalies(spark, str(tmp_path), AnomaliesConfig(window="7 hours"), MlflowConfig())

@@ -26,9 +26,10 @@ MAD_TO_SIGMA = 1.4826
 
 def seasonal_robust_z(values: Sequence[float], period: int, cycles: int = 7, smooth: int = 1) -> np.ndarray:
     """Robust z-score of each point against the median of the same phase `cycles` periods around it."""
-    x = np.log1p(np.clip(np.asarray(values, dtype=float), 0, None))
-    if smooth > 1:
+    x = np.clip(np.asarray(values, dtype=float), 0, None)
+    if smooth > 1:  # on the counts, before the log: a short spike keeps its weight
         x = pd.Series(x).rolling(smooth, center=True, min_periods=1).mean().to_numpy()
+    x = np.log1p(x)
     n = len(x)
     if n == 0:
         return x

@@ -27,11 +27,6 @@ BLOCKLIST = "exports/blocklist.csv"
 REGISTERED_MODEL = "vigie-bots"
 
 
-def overwrite(df: DataFrame, path: str) -> None:
-    """Gold tables are recomputed from silver on every run: overwriting keeps re-runs idempotent."""
-    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
-
-
 def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFrame:
     """Flagged users sorted by score, with the evidence: features, their percentile ranks, sample tweets."""
     ranked = scores
@@ -111,7 +106,7 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         tweets,
         BotFeatureConfig(cfg.min_tweets, cfg.max_tweets, cfg.period_seconds, cfg.tolerance_seconds),
     )
-    overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
+    tables.overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
     feats = spark.read.format("delta").load(tables.table_path(lakehouse, USER_FEATURES))
     model_cfg = BotModelConfig(label_regex=cfg.label_regex, flag_rate=cfg.flag_rate, target_recall=cfg.target_recall)
     import mlflow
@@ -119,7 +114,7 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
     with tracking.stage_run(mlflow_cfg, lakehouse, "bots") as run:
         versions = tracking.log_input_versions({S.TWEETS: tweets_version})
         result = train_bot_model(feats, model_cfg)
-        overwrite(result.scored, tables.table_path(lakehouse, BOT_SCORES))
+        tables.overwrite(result.scored, tables.table_path(lakehouse, BOT_SCORES))
         scores = spark.read.format("delta").load(tables.table_path(lakehouse, BOT_SCORES))
         export = blocklist(scores, tweets).toPandas()
         path = tables.table_path(lakehouse, BLOCKLIST)

@@ -119,3 +119,11 @@ def delete_path(spark: SparkSession, path: str) -> None:
     jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)
     hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hpath, True)
+
+
+def overwrite(df: DataFrame, path: str, partition_by: str | None = None) -> None:
+    """Gold tables are recomputed from silver on every run: overwriting keeps re-runs idempotent."""
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if partition_by:
+        writer = writer.partitionBy(partition_by)
+    writer.save(path)

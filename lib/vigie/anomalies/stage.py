@@ -56,14 +56,6 @@ TWEET_COLUMNS = [
 ]  # fmt: skip
 
 
-def overwrite(df: DataFrame, path: str, partition_by: str | None = None) -> None:
-    """Gold tables are recomputed from silver on every run: overwriting keeps re-runs idempotent."""
-    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    if partition_by:
-        writer = writer.partitionBy(partition_by)
-    writer.save(path)
-
-
 def _validate(cfg: AnomaliesConfig) -> int:
     try:
         seconds = E.window_seconds(cfg.window)
@@ -78,7 +70,7 @@ def _validate(cfg: AnomaliesConfig) -> int:
     return seconds
 
 
-def score_windows(act: pd.DataFrame, per_day: int, cfg: AnomaliesConfig) -> pd.DataFrame:
+def score_activity(act: pd.DataFrame, per_day: int, cfg: AnomaliesConfig) -> pd.DataFrame:
     """Add volume_score, share_score, combined_score, is_anomalous and rank to the activity series."""
     act = act.sort_values("window_start").reset_index(drop=True)
     act["outlier_share"] = np.where(act["tweets"] > 0, act["outliers"] / act["tweets"].clip(lower=1), 0.0)
@@ -135,7 +127,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
     raw, tweets_version = _read_tweets(spark, lakehouse)
     path = lambda name: tables.table_path(lakehouse, GOLD[name])  # noqa: E731
 
-    overwrite(E.hashtag_counts(raw, excluded), path("hashtag_counts"))
+    tables.overwrite(E.hashtag_counts(raw, excluded), path("hashtag_counts"))
     tweets = raw
     if cfg.exclude_mode == "tweet" and excluded:  # the study's way: drop the tweets themselves
         tweets = raw.where(~F.arrays_overlap(E.lower_tags(), F.array(*[F.lit(t) for t in excluded])))
@@ -149,9 +141,9 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
         mlflow.log_params({f"anomalies.{k}": v for k, v in asdict(cfg).items()})
         act_counts = E.activity(tweets_w, seconds).cache()
         n_windows = act_counts.count()
-        overwrite(E.hashtag_hourly(tweets_w, excluded, n_windows), path("hashtag_hourly"))
-        overwrite(E.user_activity(tweets_w), path("user_activity"))
-        overwrite(E.hashtag_pairs(tweets_w, excluded), path("hashtag_pairs"))
+        tables.overwrite(E.hashtag_hourly(tweets_w, excluded, n_windows), path("hashtag_hourly"))
+        tables.overwrite(E.user_activity(tweets_w), path("user_activity"))
+        tables.overwrite(E.hashtag_pairs(tweets_w, excluded), path("hashtag_pairs"))
         lap("exploration")
 
         # features and model
@@ -191,16 +183,16 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
         scored = forest_model.transform(featurized).select(
             "tweet_id", "created_at", "date", "window_start", SCORE_COL, F.col(FLAG_COL).cast("boolean").alias(FLAG_COL)
         )
-        overwrite(scored, path("tweet_scores"), partition_by="date")
+        tables.overwrite(scored, path("tweet_scores"), partition_by="date")
         scores = spark.read.format("delta").load(path("tweet_scores"))
         lap("forest")
 
         # windows: both detectors
         outliers = scores.groupBy("window_start").agg(F.sum(F.col(FLAG_COL).cast("int")).alias("outliers"))
         act_pd = act_counts.join(outliers, "window_start", "left").fillna(0, ["outliers"]).toPandas()
-        act_pd = score_windows(act_pd, per_day, cfg)
+        act_pd = score_activity(act_pd, per_day, cfg)
         act_df = spark.createDataFrame(act_pd)
-        overwrite(act_df, path("activity"))
+        tables.overwrite(act_df, path("activity"))
         act_df = spark.read.format("delta").load(path("activity"))
         anomalous = act_df.where("is_anomalous").select("window_start", "phase")
         n_anomalous = anomalous.count()
@@ -212,7 +204,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
             kws = D.window_keywords(tweets_w, anomalous, cfg.keywords, cfg.keyword_max_tweets, cfg.seed)
             counts = counts.unionByName(D.keyword_counts(tweets_w, kws))
         counts = counts.cache()  # read three times by drivers(); YAKE must not run three times
-        overwrite(D.drivers(counts, act_df, anomalous, cfg.top_drivers), path("anomaly_drivers"))
+        tables.overwrite(D.drivers(counts, act_df, anomalous, cfg.top_drivers), path("anomaly_drivers"))
         counts.unpersist()
         lap("drivers")
 

@@ -71,13 +71,14 @@ def test_spark_submit_without_the_jars_says_what_to_do(small_dump, tmp_path):
 @pytest.mark.slow
 def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
     lake = tmp_path / "demo"
-    settings = ["--set", "generate.tweets=3000", "--set", "anomalies.trials=2"]
+    settings = ["--set", "generate.tweets=3000", "--set", "anomalies.trials=2", "--set", "communities.seeds=2"]
     proc = run([str(BIN / "vigie"), "pipeline", "--lakehouse", str(lake), "--demo", *settings])
     assert proc.returncode == 0, proc.stderr[-3000:]
     # one JSON line per stage; LightGBM's native code also prints its own lines on stdout
     stages = {o["stage"]: o for o in map(json.loads, (ln for ln in proc.stdout.splitlines() if ln.startswith("{")))}
     truth = json.loads((lake / "raw" / "_truth.json").read_text())
-    assert list(stages) == ["ingest", "anomalies", "bots"]
+    assert list(stages) == ["ingest", "anomalies", "communities", "bots"]
     assert stages["anomalies"]["windows"] == 14 * 24 and (lake / "gold" / "anomaly_drivers").is_dir()
+    assert stages["communities"]["cjk_communities"] and (lake / "reports" / "communities" / "hashtags.gexf").is_file()
     assert stages["ingest"]["accepted"] == truth["expected"]["accepted"]
     assert stages["bots"]["blocklisted"] > 0 and (lake / "exports" / "blocklist.csv").is_file()

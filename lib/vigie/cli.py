@@ -4,6 +4,7 @@
     vigie ingest INPUT... --lakehouse DIR
     vigie bots --lakehouse DIR
     vigie anomalies --lakehouse DIR
+    vigie communities --lakehouse DIR
     vigie block --blocklist FILE [--execute]
     vigie pipeline --lakehouse DIR [--demo | INPUT...]
     vigie setup
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--exclude", help="comma-separated hashtags to exclude (default from conf: worldcup)")
     a.add_argument("--trials", type=int, help="Optuna trials for the Isolation Forest (default from conf: 10)")
     a.add_argument("--tracking-uri", help="MLflow tracking URI (default from conf, else $MLFLOW_TRACKING_URI)")
+
+    c = sub.add_parser("communities", parents=[common], help="hashtag and user communities with stability (Study A)")
+    c.add_argument("--lakehouse", required=True)
+    c.add_argument("--min-support", type=int, help="tweets a hashtag pair needs together (default from conf: 3)")
+    c.add_argument("--seeds", type=int, help="runs per method for the stability scores (default from conf: 5)")
+    c.add_argument("--tracking-uri", help="MLflow tracking URI (default from conf, else $MLFLOW_TRACKING_URI)")
 
     bl = sub.add_parser("block", help="block the accounts of a block list (dry run unless --execute)")
     bl.add_argument("--blocklist", required=True, help="CSV written by `vigie bots` (LAKEHOUSE/exports/blocklist.csv)")
@@ -158,6 +165,23 @@ def run_anomalies_stage(cfg: Config, args: argparse.Namespace) -> dict:
     return result
 
 
+def run_communities_stage(cfg: Config, args: argparse.Namespace) -> dict:
+    from vigie.communities.stage import run_communities
+
+    c = cfg.communities
+    c.min_support = getattr(args, "min_support", None) or c.min_support
+    c.seeds = getattr(args, "seeds", None) or c.seeds
+    if getattr(args, "tracking_uri", None):
+        cfg.mlflow.tracking_uri = args.tracking_uri
+    _check_lakehouse(args.lakehouse)
+    started = time.time()
+    result = run_communities(_spark(cfg, args), args.lakehouse, c, cfg.anomalies.exclude_hashtags, cfg.mlflow)
+    took = time.time() - started
+    found = ", ".join(f"{k}: {v.get('communities', 0):.0f}" for k, v in result["methods"].items())
+    _say(f"communities: {found} communities ({took:.1f}s)")
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -190,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(run_bots_stage(cfg, args), default=str))
         elif args.stage == "anomalies":
             print(json.dumps(run_anomalies_stage(cfg, args), default=str))
+        elif args.stage == "communities":
+            print(json.dumps(run_communities_stage(cfg, args), default=str))
         elif args.stage == "pipeline":
             inputs = list(args.inputs)
             if args.demo:
@@ -203,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
             print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs)}), flush=True)
             print(json.dumps({"stage": "anomalies", **run_anomalies_stage(cfg, args)}, default=str), flush=True)
+            print(json.dumps({"stage": "communities", **run_communities_stage(cfg, args)}, default=str), flush=True)
             print(json.dumps({"stage": "bots", **run_bots_stage(cfg, args)}, default=str), flush=True)
         return 0
     except VigieError as exc:

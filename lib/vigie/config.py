@@ -78,6 +78,24 @@ class AnomaliesConfig:
 
 
 @dataclass
+class CommunitiesConfig:
+    min_support: int = 3  # a hashtag pair needs this many tweets together to become an edge
+    weight: str = "count"  # count: tweets together | pmi: positive pointwise mutual information
+    resolutions: str = "1,1.5,2,3"  # Leiden resolutions tried; the most stable across seeds is kept
+    seeds: int = 5  # runs per method (and per resolution) for the stability scores
+    leiden_max_nodes: int = 200_000  # larger graphs get the distributed label propagation only
+    lpa_max_iter: int = 30
+    lpa_penalty: float = 0.0  # > 0: LPAm volume penalty against one giant label (1: modularity moves)
+    lpa_giant_share: float = 0.5  # classic LPA giving one label to more than this share of nodes reruns as LPAm
+    lpa_tol: float = 0.0  # stop when at most this share of nodes moved in two iterations running
+    user_links: str = "retweet,quote,reply,mention"
+    user_min_weight: int = 1  # interactions needed for a user-user edge
+    top_members: int = 10  # hashtags or accounts listed per community
+    draw_nodes: int = 150  # hashtags drawn in the PNG (the heaviest); the GEXF has them all
+    checkpoint_dir: str = ""  # empty: LAKEHOUSE/_checkpoints/communities
+
+
+@dataclass
 class MlflowConfig:
     tracking_uri: str = ""  # empty: MLFLOW_TRACKING_URI, else a local store under the lakehouse
     experiment: str = "vigie"
@@ -90,6 +108,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     bots: BotsConfig = field(default_factory=BotsConfig)
     anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
+    communities: CommunitiesConfig = field(default_factory=CommunitiesConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
 

@@ -34,7 +34,7 @@ def _sbm(n: int, path: str) -> None:
     pref = [[p_out] * len(blocks) for _ in blocks]
     for i in range(len(blocks)):
         pref[i][i] = p_in
-    g = ig.Graph.SBM(n, pref, blocks, directed=False, loops=False)
+    g = ig.Graph.SBM(pref, blocks, directed=False, allowed_edge_types="simple")
     edges = pd.DataFrame(g.get_edgelist(), columns=["src", "dst"]).astype("int64")
     edges.assign(weight=1.0).to_parquet(path, index=False)
 

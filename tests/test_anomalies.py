@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from vigie.anomalies import criteria, explore
 from vigie.anomalies import drivers as D
 from vigie.anomalies.nab import evaluate_nab
-from vigie.anomalies.stage import GOLD, REGISTERED_MODEL, run_anomalies
+from vigie.anomalies.stage import GOLD, REGISTERED_MODEL, load_model, run_anomalies
 from vigie.anomalies.volume import flags, score_windows, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
 from vigie.errors import ConfigError
@@ -307,7 +307,7 @@ def test_run_is_tracked_with_trials_plots_inputs_and_a_model_that_reloads(spark,
     assert version.tags["input.silver/tweets.delta_version"] == str(summary["input_versions"]["silver/tweets"])
     # the logged pipeline scores raw silver tweets by itself, as the stage did
     mlflow.set_tracking_uri(f"file://{lake}/mlruns")
-    model = mlflow.spark.load_model(summary["model_uri"])
+    model = load_model(summary["model_uri"])
     sample = spark.read.format("delta").load(f"{lake}/silver/tweets").orderBy("tweet_id").limit(300)
     again = model.transform(sample).select("tweet_id", F.col("outlier_score").alias("again"))
     stored = spark.read.format("delta").load(f"{lake}/{GOLD['tweet_scores']}")

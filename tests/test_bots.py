@@ -194,3 +194,20 @@ def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
     scored = spark.createDataFrame(rows, "user_id long, score double, is_near_rate double, compression_ratio double")
     out = flag(scored, 0.5, 0.05).filter("flagged").select("user_id").collect()
     assert sorted(r[0] for r in out) == [0, 1, 2, 9, 19]  # the 3 above, then the ties with most periodicity
+
+
+def test_percentiles_from_quantile_sketches_match_percent_rank(spark):
+    from pyspark.sql import Window
+
+    from vigie.bots import feature_cuts, percentile_below
+
+    rng = random.Random(3)
+    values = [(i, round(rng.random(), 2) if i % 3 else 0.0) for i in range(5000)]  # a third tied at 0
+    df = spark.createDataFrame(values, "user_id long, x double")
+    cuts = feature_cuts(df, ["x"])
+    got = df.select(
+        percentile_below("x", cuts["x"]).alias("sketch"),
+        (F.percent_rank().over(Window.orderBy("x")) * 100).alias("exact"),
+    ).toPandas()
+    assert (got["sketch"] - got["exact"]).abs().max() <= 0.5
+    assert got.loc[got["exact"] == 0, "sketch"].eq(0).all()

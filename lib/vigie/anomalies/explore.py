@@ -60,8 +60,9 @@ def with_windows(tweets: DataFrame, seconds: int) -> DataFrame:
     )
 
 
-def hashtag_counts(tweets: DataFrame, excluded: Sequence[str]) -> DataFrame:
-    total = tweets.count()
+def hashtag_counts(tweets: DataFrame, excluded: Sequence[str], total: int | None = None) -> DataFrame:
+    """Every hashtag, excluded ones flagged; `total` (the tweets in `tweets`) saves a pass when known."""
+    total = tweets.count() if total is None else total
     return (
         tweets.select("user_id", "created_at", F.explode(lower_tags()).alias("hashtag"))
         .groupBy("hashtag")

@@ -127,12 +127,15 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
     raw, tweets_version = _read_tweets(spark, lakehouse)
     path = lambda name: tables.table_path(lakehouse, GOLD[name])  # noqa: E731
 
-    tables.overwrite(E.hashtag_counts(raw, excluded), path("hashtag_counts"))
+    drop_tweets = cfg.exclude_mode == "tweet" and bool(excluded)
     tweets = raw
-    if cfg.exclude_mode == "tweet" and excluded:  # the study's way: drop the tweets themselves
+    if drop_tweets:  # the study's way: drop the tweets themselves
         tweets = raw.where(~F.arrays_overlap(E.lower_tags(), F.array(*[F.lit(t) for t in excluded])))
     tweets_w = E.with_windows(tweets, seconds).cache()
     n_tweets = tweets_w.count()
+    # hashtag_counts covers every tweet: the cached table when nothing was dropped, else one more pass
+    counted = (raw, None) if drop_tweets else (tweets_w, n_tweets)
+    tables.overwrite(E.hashtag_counts(counted[0], excluded, counted[1]), path("hashtag_counts"))
     if n_tweets == 0:
         raise InputError("silver/tweets holds no tweet to analyse (after the exclusion list)")
 
@@ -271,6 +274,19 @@ def _plots(spark, lakehouse, act_pd, cfg, n_windows, seconds) -> list[str]:
         plots.hashtag_hourly_plot(hourly, n_days, os.path.join(base, "hashtag_hourly.png")),
         plots.cooccurrence_plot(pairs, os.path.join(base, "cooccurrence.png")),
     ]
+
+
+def load_model(model_uri: str) -> PipelineModel:
+    """The logged pipeline (features + forest), e.g. `models:/vigie-anomalies/1`, in any Python process.
+
+    PySpark maps a saved stage's Java class to a Python module by name; SynapseML's stages need its
+    patch of that mapping, which only importing SynapseML installs. Without it a fresh process fails
+    with "No module named 'com.microsoft'".
+    """
+    import mlflow
+    import synapse.ml.isolationforest  # noqa: F401  (installs SynapseML's JavaParams._from_java patch)
+
+    return mlflow.spark.load_model(model_uri)
 
 
 def _log_model(model: PipelineModel, versions: dict) -> dict[str, str]:

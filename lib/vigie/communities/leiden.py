@@ -35,8 +35,13 @@ def build_graph(nodes: Sequence, edges: Iterable[tuple]):
     return graph
 
 
-def leiden(graph, seed: int, resolution: float = 1.0) -> list[int]:
-    """Community of each vertex, in vertex order (iterated until no move improves the partition)."""
+def leiden(graph, seed: int, resolution: float = 1.0, iterations: int = 2) -> list[int]:
+    """Community of each vertex, in vertex order, after `iterations` Leiden iterations (-1: until stable).
+
+    Two iterations is leidenalg's default. Iterating to a fixed point gains little modularity, and
+    on a graph without structure it does not end in useful time: 36k accounts of the 1M-tweet user
+    graph ran for minutes.
+    """
     import leidenalg
 
     partition = leidenalg.find_partition(
@@ -44,7 +49,7 @@ def leiden(graph, seed: int, resolution: float = 1.0) -> list[int]:
         leidenalg.RBConfigurationVertexPartition,
         weights="weight",
         resolution_parameter=resolution,
-        n_iterations=-1,
+        n_iterations=iterations,
         seed=seed,
     )
     return list(partition.membership)

@@ -255,14 +255,14 @@ def run_communities(
             path("hashtag_communities"),
         )  # fmt: skip
         names = _screen_names(users)
-        if u_parts:
+        user_rows = spark.createDataFrame([], "user_id long, community long, method string")
+        if u_parts:  # a dump without retweets, quotes, replies or mentions has no user graph: an empty table
             user_rows = _union(
                 [p.labels.select(F.col("node").alias("user_id"), "community", F.lit(p.method).alias("method"))
                  for p in u_parts]
-            ).join(names, "user_id", "left")  # fmt: skip
-            tables.overwrite(
-                user_rows.select("user_id", "screen_name", "community", "method"), path("user_communities")
-            )
+            )  # fmt: skip
+        user_rows = user_rows.join(names, "user_id", "left").select("user_id", "screen_name", "community", "method")
+        tables.overwrite(user_rows, path("user_communities"))
 
         # per-community table
         tag_langs = tweets.select(F.explode(kept_tags(excluded)).alias("node"), "lang")

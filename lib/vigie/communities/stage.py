@@ -110,27 +110,22 @@ def _leiden_partition(spark: SparkSession, graph: str, edges: DataFrame, resolut
     return Partition(graph, "leiden", frame(choice.best), [frame(m) for m in others], metrics)
 
 
-def _lpa_runs(edges: DataFrame, cfg: CommunitiesConfig, seeds, penalty: float):
-    runs = [
-        lpa.label_propagation(edges, max_iter=cfg.lpa_max_iter, seed=s, penalty=penalty, tol=cfg.lpa_tol) for s in seeds
-    ]
-    scored = [(lpa.modularity(edges, r.labels), r) for r in runs]
-    _, best = max(scored, key=lambda t: t[0])
-    return runs, best
-
-
 def _largest_share(labels: DataFrame) -> float:
     sizes = labels.groupBy("community").count().agg(F.max("count"), F.sum("count")).first()
     return float(sizes[0]) / float(sizes[1])
 
 
 def _lpa_partition(graph: str, edges: DataFrame, cfg: CommunitiesConfig, seeds) -> Partition:
-    penalty = cfg.lpa_penalty
-    runs, best = _lpa_runs(edges, cfg, seeds, penalty)
-    giant = penalty == 0 and _largest_share(best.labels) > cfg.lpa_giant_share
-    if giant:  # one label took the graph: rerun as LPAm, whose volume penalty stops that
-        penalty = 1.0
-        runs, best = _lpa_runs(edges, cfg, seeds, penalty)
+    def run(seed: int, penalty: float) -> lpa.LpaResult:
+        return lpa.label_propagation(edges, max_iter=cfg.lpa_max_iter, seed=seed, penalty=penalty, tol=cfg.lpa_tol)
+
+    penalty, giant, runs = cfg.lpa_penalty, False, []
+    if penalty == 0:  # a first classic run: when one label takes the graph, every run is LPAm instead
+        probe = run(seeds[0], 0.0)
+        giant = _largest_share(probe.labels) > cfg.lpa_giant_share
+        penalty, runs = (1.0, []) if giant else (0.0, [probe])
+    runs += [run(s, penalty) for s in seeds[len(runs) :]]
+    _, best = max(((lpa.modularity(edges, r.labels), r) for r in runs), key=lambda t: t[0])
     metrics = {
         "iterations": float(best.iterations),
         "converged": float(best.converged),

@@ -9,7 +9,7 @@ of synchronous LPA (GraphFrames' and GraphX's version included):
   volume, LPAm (Barber & Clark 2009): score(l) = w(i, l) - penalty * k_i * (D_l - k_i[l = own]) / 2m.
   penalty = 1 makes every move a modularity gain; 0 is classic LPA.
 Lineage grows with every iteration, so labels are written to the SparkContext's checkpoint dir as
-Parquet each time and read back (see `_checkpoint`).
+Parquet each time and read back (see `materialize`).
 
 `community_stats`, `modularity` and `agreement` score any partition (a DataFrame of node,
 community), whichever method made it, with sums Spark can do on millions of nodes.
@@ -38,7 +38,7 @@ class LpaResult:
     changed: list[int] = field(default_factory=list)  # nodes relabelled at each iteration
 
 
-def _checkpoint(df: DataFrame) -> DataFrame:
+def materialize(df: DataFrame) -> DataFrame:
     """Materialise `df` as Parquet under the checkpoint dir and read it back: a plan with no lineage.
 
     Not Dataset.checkpoint(): since Spark 3.4 the checkpointed plan keeps the size estimate of the
@@ -63,14 +63,19 @@ def _directed(edges: DataFrame) -> DataFrame:
     )
 
 
+def weighted_degree(edges: DataFrame) -> DataFrame:
+    """node, degree: the summed weight of each node's edges."""
+    return _directed(edges).groupBy("node").agg(F.sum("weight").alias("degree"))
+
+
 def label_propagation(
     edges: DataFrame, *, max_iter: int = 20, seed: int = 0, penalty: float = 0.0, tol: float = 0.0
 ) -> LpaResult:
     """Communities of an undirected weighted graph (src, dst, weight); stops when fewer than tol*n nodes move twice."""
     if max_iter < 1:
         raise ValueError("max_iter must be at least 1")
-    both = _checkpoint(_directed(edges))
-    degree = _checkpoint(both.groupBy("node").agg(F.sum("weight").alias("k")))
+    both = materialize(_directed(edges))
+    degree = materialize(weighted_degree(edges).withColumnRenamed("degree", "k"))
     n = degree.count()
     two_m = float(degree.agg(F.sum("k")).first()[0] or 0.0)
     labels = degree.select("node", F.col("node").alias("label"))
@@ -104,7 +109,7 @@ def label_propagation(
         )
         moves = F.pmod(F.xxhash64(F.col("node"), F.lit(seed), F.lit(it)), F.lit(2)) == 0
         nxt = chosen.select("node", F.when(moves, F.col("best")).otherwise(F.col("own")).alias("label"), "own")
-        nxt = _checkpoint(nxt)
+        nxt = materialize(nxt)
         moved = nxt.where(F.col("label") != F.col("own")).count()
         labels = nxt.select("node", "label")
         changed.append(moved)
@@ -148,7 +153,7 @@ def community_stats(edges: DataFrame, labels: DataFrame) -> DataFrame:
         .groupBy(F.col("ca").alias("community"))
         .agg(F.count("*").alias("internal_edges"), F.sum("weight").alias("internal_weight"))
     )
-    volume = _directed(edges).join(labels, "node").groupBy("community").agg(F.sum("weight").alias("volume"))
+    volume = weighted_degree(edges).join(labels, "node").groupBy("community").agg(F.sum("degree").alias("volume"))
     size = labels.groupBy("community").agg(F.count("*").alias("size"))
     pairs = F.col("size") * (F.col("size") - 1) / 2
     return (
@@ -175,7 +180,7 @@ def modularity(edges: DataFrame, labels: DataFrame) -> float:
     return float(community_stats(edges, labels).agg(F.sum("modularity")).first()[0] or 0.0)
 
 
-def _contingency(a: DataFrame, b: DataFrame) -> DataFrame:
+def contingency(a: DataFrame, b: DataFrame) -> DataFrame:
     """n_ab, n_a, n_b for every pair of communities sharing a node (nodes in both partitions only)."""
     joint = (
         a.select("node", F.col("community").alias("ca"))
@@ -190,7 +195,15 @@ def _contingency(a: DataFrame, b: DataFrame) -> DataFrame:
 
 def agreement(a: DataFrame, b: DataFrame) -> dict[str, float]:
     """NMI (arithmetic normalisation, as scikit-learn's default) and adjusted Rand index of two partitions."""
-    c = _contingency(a, b).cache()
+    c = contingency(a, b).cache()
+    try:
+        return agreement_of(c)
+    finally:
+        c.unpersist()
+
+
+def agreement_of(c: DataFrame) -> dict[str, float]:
+    """`agreement` from the contingency table of the two partitions (see `contingency`)."""
     first_a = F.row_number().over(Window.partitionBy("ca").orderBy("cb")) == 1
     first_b = F.row_number().over(Window.partitionBy("cb").orderBy("ca")) == 1
     sums = (
@@ -207,7 +220,6 @@ def agreement(a: DataFrame, b: DataFrame) -> dict[str, float]:
         )
         .first()
     )
-    c.unpersist()
     n = float(sums["n"] or 0)
     if n == 0:
         raise ValueError("the two partitions share no node")
@@ -227,13 +239,18 @@ def community_stability(reference: DataFrame, others: list[DataFrame]) -> DataFr
     """community, stability: the mean over other runs of the best Jaccard match of each reference community."""
     if not others:
         return reference.select("community").distinct().withColumn("stability", F.lit(None).cast("double"))
-    best = []
-    for i, other in enumerate(others):
-        c = _contingency(reference, other)
-        jaccard = F.col("n_ab") / (F.col("n_a") + F.col("n_b") - F.col("n_ab"))
-        best.append(c.groupBy(F.col("ca").alias("community")).agg(F.max(jaccard).alias(f"j{i}")))
+    return stability_of([contingency(reference, other) for other in others])
+
+
+def stability_of(contingencies: list[DataFrame]) -> DataFrame:
+    """`community_stability` from the contingency tables of the reference against each other run."""
+    jaccard = F.col("n_ab") / (F.col("n_a") + F.col("n_b") - F.col("n_ab"))
+    best = [
+        c.groupBy(F.col("ca").alias("community")).agg(F.max(jaccard).alias(f"j{i}"))
+        for i, c in enumerate(contingencies)
+    ]
     out = best[0]
     for b in best[1:]:
         out = out.join(b, "community", "full")
-    cols = [F.coalesce(F.col(f"j{i}"), F.lit(0.0)) for i in range(len(others))]
-    return out.select("community", (sum(cols[1:], cols[0]) / len(others)).alias("stability"))
+    cols = [F.coalesce(F.col(f"j{i}"), F.lit(0.0)) for i in range(len(contingencies))]
+    return out.select("community", (sum(cols[1:], cols[0]) / len(contingencies)).alias("stability"))

@@ -51,13 +51,19 @@ REPORTS = "reports/communities"
 
 @dataclass
 class Partition:
-    """One method's communities of one graph: the reported run, the other seeds' runs, and run metrics."""
+    """One method's communities of one graph: the reported run, the other seeds' runs, and run metrics.
+
+    `partitions` fills in `stats` (lpa.community_stats) and `contingencies` (against each other run)
+    once; the metrics and the gold/communities rows are both read from them.
+    """
 
     graph: str  # hashtag | user
     method: str  # leiden | lpa | graphframes_lpa
     labels: DataFrame  # node, community
     others: list[DataFrame] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    stats: DataFrame | None = None
+    contingencies: list[DataFrame] = field(default_factory=list)
 
 
 def _validate(cfg: CommunitiesConfig) -> tuple[list[float], list[str]]:
@@ -152,32 +158,30 @@ def partitions(
     if lpa.graphframes_available(spark):
         found.append(Partition(graph, "graphframes_lpa", renumber(lpa.graphframes_lpa(edges, cfg.lpa_max_iter))))
     for p in found:
-        p.labels = lpa._checkpoint(p.labels)
+        p.labels = lpa.materialize(p.labels)
+        p.stats = lpa.materialize(lpa.community_stats(edges, p.labels))
+        summary = p.stats.agg(F.sum("modularity"), F.count("*"), F.max("size")).first()
         p.metrics["nodes"] = float(n_nodes)
-        p.metrics["modularity"] = lpa.modularity(edges, p.labels)
-        p.metrics["communities"] = float(p.labels.select("community").distinct().count())
-        p.metrics["largest_share"] = _largest_share(p.labels)
+        p.metrics["modularity"] = float(summary[0] or 0.0)
+        p.metrics["communities"] = float(summary[1])
+        p.metrics["largest_share"] = float(summary[2]) / n_nodes
         if p.others:
-            scores = [lpa.agreement(p.labels, o) for o in p.others]
+            p.contingencies = [lpa.materialize(lpa.contingency(p.labels, o)) for o in p.others]
+            scores = [lpa.agreement_of(c) for c in p.contingencies]
             p.metrics["nmi_seeds"] = sum(s["nmi"] for s in scores) / len(scores)
             p.metrics["ari_seeds"] = sum(s["ari"] for s in scores) / len(scores)
     return found
 
 
-def _degree(edges: DataFrame) -> DataFrame:
-    return lpa._directed(edges).groupBy("node").agg(F.sum("weight").alias("degree"))
-
-
-def describe(
-    p: Partition, edges: DataFrame, degree_names: DataFrame, langs: DataFrame, scripts: DataFrame | None, top: int
-) -> DataFrame:
-    """One gold/communities row per community of a partition."""
-    stats = lpa.community_stats(edges, p.labels)
-    out = (
-        stats.join(lpa.community_stability(p.labels, p.others), "community", "left")
-        .join(D.top_members(degree_names, p.labels, top), "community", "left")
-        .join(D.dominant(langs.join(p.labels, "node"), "lang"), "community", "left")
+def describe(p: Partition, degree_names: DataFrame, langs: DataFrame, scripts: DataFrame | None, top: int) -> DataFrame:
+    """One gold/communities row per community of a scored partition (langs: node, lang, tweets)."""
+    out = p.stats.join(D.top_members(degree_names, p.labels, top), "community", "left").join(
+        D.dominant(langs.join(p.labels, "node"), "lang", "tweets"), "community", "left"
     )
+    if p.contingencies:
+        out = out.join(lpa.stability_of(p.contingencies), "community", "left")
+    else:
+        out = out.withColumn("stability", F.lit(None).cast("double"))
     if scripts is not None:
         out = out.join(D.dominant(scripts.join(p.labels, "node"), "script", "tweets"), "community", "left")
     else:
@@ -260,24 +264,25 @@ def run_communities(
         tables.overwrite(user_rows, path("user_communities"))
 
         # per-community table
-        tag_langs = tweets.select(F.explode(kept_tags(excluded)).alias("node"), "lang")
-        tag_degree = _degree(h_edges).withColumn("name", F.col("node"))
+        # languages counted once per node, read by every method's rows
+        tag_langs = _lang_counts(tweets.select(F.explode(kept_tags(excluded)).alias("node"), "lang"))
+        tag_degree = lpa.weighted_degree(h_edges).withColumn("name", F.col("node"))
         tag_scripts = tag_nodes.select(F.col("hashtag").alias("node"), "script", "tweets")
-        rows = [describe(p, h_edges, tag_degree, tag_langs, tag_scripts, cfg.top_members) for p in h_parts]
+        rows = [describe(p, tag_degree, tag_langs, tag_scripts, cfg.top_members) for p in h_parts]
         if u_parts:
-            user_langs = tweets.select(F.col("user_id").alias("node"), "lang")
+            user_langs = _lang_counts(tweets.select(F.col("user_id").alias("node"), "lang"))
             user_degree = (
-                _degree(u_edges)
+                lpa.weighted_degree(u_edges)
                 .join(names.withColumnRenamed("user_id", "node"), "node", "left")
                 .select("node", "degree", F.coalesce("screen_name", F.col("node").cast("string")).alias("name"))
             )
-            rows += [describe(p, u_edges, user_degree, user_langs, None, cfg.top_members) for p in u_parts]
+            rows += [describe(p, user_degree, user_langs, None, cfg.top_members) for p in u_parts]
         tables.overwrite(_union(rows), path("communities"))
 
         # metrics, exports, model
         metrics = {f"{p.graph}.{p.method}.{k}": v for p in h_parts + u_parts for k, v in p.metrics.items()}
         mlflow.log_metrics(metrics)
-        files = _exports(spark, lakehouse, tag_nodes, read("hashtag_edges"), read("hashtag_communities"), cfg)
+        files = _exports(lakehouse, tag_nodes, read("hashtag_edges"), read("hashtag_communities"), cfg)
         for f in files:
             mlflow.log_artifact(f, "reports")
         cjk = read("communities").where("graph = 'hashtag' AND is_cjk").select("method", "community", "top_members")
@@ -312,6 +317,11 @@ def _clear_checkpoints(spark: SparkSession) -> None:
         fs.delete(status.getPath(), True)
 
 
+def _lang_counts(node_langs: DataFrame) -> DataFrame:
+    """node, lang, tweets: materialised, so silver/tweets is scanned once whatever the number of methods."""
+    return lpa.materialize(node_langs.groupBy("node", "lang").agg(F.count("*").alias("tweets")))
+
+
 def _summary(metrics: dict[str, float]) -> dict[str, float]:
     keep = ("nodes", "communities", "modularity", "largest_share", "nmi_seeds", "ari_seeds", "resolution")
     return {k: round(metrics[k], 4) for k in keep if k in metrics}
@@ -335,7 +345,7 @@ def _screen_names(users: DataFrame) -> DataFrame:
     )
 
 
-def _exports(spark, lakehouse, tag_nodes, edges, memberships, cfg) -> list[str]:
+def _exports(lakehouse, tag_nodes, edges, memberships, cfg) -> list[str]:
     base = tables.table_path(lakehouse, REPORTS)
     if "://" in base:  # GEXF and PNG are written by networkx/matplotlib: they need a local or FUSE path
         base = tempfile.mkdtemp(prefix="vigie-reports-")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import os
 import random
 import string
 from datetime import datetime, timedelta
@@ -24,8 +25,25 @@ def test_near_grid_and_templates_with_known_answers(spark):
     df = spark.createDataFrame(rows, "gap double")
     got = [r[0] for r in df.select(near_grid(F.col("gap"), 600, 30)).collect()]
     assert got == [True, True, True, False, False, True]
-    t = spark.createDataFrame([("Score 2-1 at 45' https://t.co/x1  #WorldCup",)], "text string")
-    assert t.select(template_text(F.col("text"))).first()[0] == "score 0-0 at 0' #worldcup"
+    texts = [("Score 2-1 at 45' https://t.co/x1  #WorldCup",), ("Score 10-0 at 90' #WorldCup",), ("no digits",)]
+    t = spark.createDataFrame(texts, "text string")
+    got = [r[0] for r in t.select(template_text(F.col("text"))).collect()]
+    assert got == ["Score 0-0 at 0'   #WorldCup", "Score 0-0 at 0' #WorldCup", "no digits"]
+
+
+def test_bz2_size_at_a_lower_level_equals_level_nine():
+    import bz2
+
+    from vigie.features.bots import bz2_size
+
+    rng = random.Random(7)
+    # around the one-block limit of level 1 (100 kB), for random bytes and for runs of four, which
+    # bz2's first pass grows by a quarter
+    for n in (0, 1, 200, 5000, 79_000, 79_980, 80_000, 99_000, 99_990, 100_000, 130_000):
+        random_bytes = rng.randbytes(n)
+        runs_of_four = b"".join(bytes([rng.randrange(256)]) * 4 for _ in range(n // 4))
+        for raw in (random_bytes, runs_of_four):
+            assert bz2_size(raw) == len(bz2.compress(raw, 9)), n
 
 
 def test_features_of_a_scheduler_and_a_person(spark):
@@ -137,6 +155,7 @@ def test_run_is_tracked_in_mlflow_with_a_registered_model(bots_run):
     lake, summary, _ = bots_run
     client = mlflow.MlflowClient(tracking_uri=f"file://{lake}/mlruns")
     run = client.get_run(summary["mlflow_run_id"])
+    assert run.data.params["numThreads"] == "2"  # the executor's cores, not LightGBM's guess
     assert run.data.params["input.silver/tweets.delta_version"] == str(summary["input_versions"]["silver/tweets"])
     assert run.data.metrics["validation_auc_weak_label"] == pytest.approx(
         summary["validation_auc_weak_label"], abs=1e-4
@@ -211,3 +230,22 @@ def test_percentiles_from_quantile_sketches_match_percent_rank(spark):
     ).toPandas()
     assert (got["sketch"] - got["exact"]).abs().max() <= 0.5
     assert got.loc[got["exact"] == 0, "sketch"].eq(0).all()
+
+
+def test_exports_reach_a_lakehouse_given_as_a_uri(spark, tmp_path):
+    # pandas writes only local files; on Databricks or S3 the lakehouse is a URI, and the block list
+    # must still land in DIR/exports, through Hadoop's FileSystem
+    from vigie import tables
+
+    dest = f"file://{tmp_path}/lake/exports"
+    staged = tables.staging_dir(dest)
+    assert not staged.startswith(str(tmp_path))
+    local = os.path.join(staged, "blocklist.csv")
+    for content in ("user_id,score\n1,0.9\n", "user_id,score\n2,0.8\n"):  # a re-run replaces the file
+        with open(local, "w", encoding="utf-8") as fh:
+            fh.write(content)
+        assert tables.publish(spark, [local], dest) == [f"{dest}/blocklist.csv"]
+        assert (tmp_path / "lake" / "exports" / "blocklist.csv").read_text(encoding="utf-8") == content
+    visible = [p.name for p in (tmp_path / "lake" / "exports").iterdir() if not p.name.startswith(".")]
+    assert visible == ["blocklist.csv"]
+    assert tables.publish(spark, [local], str(tmp_path)) == [local]  # a local lakehouse: written in place

@@ -135,11 +135,12 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         tables.overwrite(result.scored, tables.table_path(lakehouse, BOT_SCORES))
         scores = spark.read.format("delta").load(tables.table_path(lakehouse, BOT_SCORES))
         export = blocklist(scores, tweets).toPandas()
-        path = tables.table_path(lakehouse, BLOCKLIST)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        export.to_csv(path, index=False)
+        dest_dir, name = os.path.split(tables.table_path(lakehouse, BLOCKLIST))
+        local = os.path.join(tables.staging_dir(dest_dir), name)
+        export.to_csv(local, index=False)
+        (path,) = tables.publish(spark, [local], dest_dir)
         logged = _log_model(result)
-        mlflow.log_artifact(path, "exports")
+        mlflow.log_artifact(local, "exports")
         mlflow.log_dict(asdict(cfg), "config_bots.json")
     return {
         "mlflow_run_id": run.info.run_id,

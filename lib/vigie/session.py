@@ -154,3 +154,21 @@ def submit_flags() -> str:
         f"--packages {','.join(versions.maven_packages(jvm_libraries()))} "
         f"--exclude-packages {','.join(versions.IVY_EXCLUDES)}"
     )
+
+
+def executor_cores(spark) -> int:
+    """Cores one executor runs tasks on: `spark.executor.cores`, else N of a local[N] master, else 0 (unknown).
+
+    Native libraries that start their own threads (LightGBM) need this: left to themselves, they
+    guess from the machine, not from what Spark gave the executor.
+    """
+    import re
+
+    conf = spark.sparkContext.getConf()
+    if conf.contains("spark.executor.cores"):
+        return int(conf.get("spark.executor.cores"))
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", spark.sparkContext.master)
+    if local:
+        n = local.group(1) or "1"
+        return os.cpu_count() or 1 if n == "*" else int(n)
+    return 0

@@ -7,6 +7,7 @@ Example:
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 
 from delta.tables import DeltaTable
@@ -14,10 +15,45 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 
+def is_uri(path: str) -> bool:
+    """True for a filesystem URI (dbfs:, abfss://, s3a://, file://), False for a plain local path."""
+    return "://" in path or path.startswith("dbfs:")
+
+
 def table_path(lakehouse: str, name: str) -> str:
     """Absolute location of a table under the lakehouse (local paths made absolute, URIs kept)."""
-    base = lakehouse if "://" in lakehouse or lakehouse.startswith("dbfs:") else os.path.abspath(lakehouse)
+    base = lakehouse if is_uri(lakehouse) else os.path.abspath(lakehouse)
     return f"{base.rstrip('/')}/{name}"
+
+
+def staging_dir(dest_dir: str) -> str:
+    """Where to write files that Python libraries make (pandas, matplotlib, networkx) for `dest_dir`.
+
+    Those libraries only write local files: a local `dest_dir` is used as it is, a URI gets a fresh
+    local folder that `publish` then copies from.
+    """
+    if is_uri(dest_dir):
+        return tempfile.mkdtemp(prefix="vigie-staging-")
+    os.makedirs(dest_dir, exist_ok=True)
+    return dest_dir
+
+
+def publish(spark: SparkSession, files: Sequence[str], dest_dir: str) -> list[str]:
+    """Copy files from a `staging_dir` to `dest_dir` through Hadoop's FileSystem, so reports and exports
+    land under a lakehouse on dbfs:, abfss:// or s3a:// too. Returns where they are now."""
+    if not is_uri(dest_dir):
+        return list(files)
+    jvm = spark.sparkContext._jvm
+    Path = jvm.org.apache.hadoop.fs.Path
+    target = Path(dest_dir)
+    fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs.mkdirs(target)
+    out = []
+    for f in files:
+        dest = f"{dest_dir.rstrip('/')}/{os.path.basename(f)}"
+        fs.copyFromLocalFile(False, True, Path(f"file://{os.path.abspath(f)}"), Path(dest))  # keep src, overwrite
+        out.append(dest)
+    return out
 
 
 def exists(spark: SparkSession, path: str) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict
 
@@ -212,9 +211,10 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
         lap("drivers")
 
         figures = _plots(spark, lakehouse, act_pd, cfg, n_windows, seconds)
-        lap("plots")
         for fig in figures:
             mlflow.log_artifact(fig, "plots")
+        figures = tables.publish(spark, figures, tables.table_path(lakehouse, REPORTS))
+        lap("plots")
         mlflow.log_metrics(
             {
                 "tweets": float(n_tweets),
@@ -260,9 +260,7 @@ class _Lap:
 
 
 def _plots(spark, lakehouse, act_pd, cfg, n_windows, seconds) -> list[str]:
-    base = tables.table_path(lakehouse, REPORTS)
-    if "://" in base:  # figures are written with matplotlib: they need a local or FUSE path
-        base = tempfile.mkdtemp(prefix="vigie-reports-")
+    base = tables.staging_dir(tables.table_path(lakehouse, REPORTS))  # matplotlib writes local files
     read = lambda name: spark.read.format("delta").load(tables.table_path(lakehouse, GOLD[name]))  # noqa: E731
     counts = read("hashtag_counts").orderBy(F.col("tweets").desc()).limit(30).toPandas()
     hourly = read("hashtag_hourly").groupBy("hashtag", "hour_of_day").agg(F.sum("tweets").alias("tweets")).toPandas()

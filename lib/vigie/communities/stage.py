@@ -285,6 +285,7 @@ def run_communities(
         files = _exports(lakehouse, tag_nodes, read("hashtag_edges"), read("hashtag_communities"), cfg)
         for f in files:
             mlflow.log_artifact(f, "reports")
+        files = tables.publish(spark, files, tables.table_path(lakehouse, REPORTS))
         cjk = read("communities").where("graph = 'hashtag' AND is_cjk").select("method", "community", "top_members")
         mlflow.log_metric("seconds", time.time() - started)
         logged = _log_model(spark, read("hashtag_communities"), versions)
@@ -346,10 +347,7 @@ def _screen_names(users: DataFrame) -> DataFrame:
 
 
 def _exports(lakehouse, tag_nodes, edges, memberships, cfg) -> list[str]:
-    base = tables.table_path(lakehouse, REPORTS)
-    if "://" in base:  # GEXF and PNG are written by networkx/matplotlib: they need a local or FUSE path
-        base = tempfile.mkdtemp(prefix="vigie-reports-")
-    os.makedirs(base, exist_ok=True)
+    base = tables.staging_dir(tables.table_path(lakehouse, REPORTS))  # networkx and matplotlib write local files
     wide = memberships.groupBy("hashtag").pivot("method").agg(F.first("community"))
     nodes = tag_nodes.join(wide, "hashtag", "left").toPandas()
     edge_pdf = edges.toPandas()

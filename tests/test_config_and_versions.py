@@ -82,6 +82,16 @@ def test_databricks_bundle_pins_the_same_jars_and_calls_the_cli():
     assert {"dev", "prod"} <= set(bundle["targets"])
 
 
+@pytest.mark.parametrize("stage", ["anomalies", "communities", "bots", "pipeline"])
+def test_every_model_stage_takes_a_tracking_uri_on_the_command_line(stage):
+    from vigie.cli import configure
+
+    _, cfg = configure([stage, "--lakehouse", "lake", "--tracking-uri", "http://127.0.0.1:5000"])
+    assert cfg.mlflow.tracking_uri == "http://127.0.0.1:5000"
+    _, default = configure([stage, "--lakehouse", "lake"])
+    assert default.mlflow.tracking_uri != "http://127.0.0.1:5000"
+
+
 def test_tracking_goes_where_the_user_runs(monkeypatch, tmp_path):
     from vigie.config import MlflowConfig
     from vigie.tracking import experiment_name, tracking_uri

@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--conf", help="YAML configuration file (default: conf/vigie.yaml when present)")
     common.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one setting")
     common.add_argument("--master", help="Spark master for local runs (ignored under spark-submit/Databricks)")
+    tracked = argparse.ArgumentParser(add_help=False)  # the stages that log to MLflow
+    tracked.add_argument("--tracking-uri", help="MLflow tracking URI (default from conf, else $MLFLOW_TRACKING_URI)")
 
     p = argparse.ArgumentParser(prog="vigie", description="Anomalies, bots, communities and audiences in tweet dumps.")
     sub = p.add_subparsers(dest="stage", required=True, metavar="STAGE")
@@ -48,23 +50,25 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--lakehouse", required=True, help="lakehouse root folder (local path or URI)")
     i.add_argument("--split-mb", type=int, help="byte-range split size for plain files")
 
-    b = sub.add_parser("bots", parents=[common], help="bot features, LightGBM scores and a block list (Study B)")
+    b = sub.add_parser(
+        "bots", parents=[common, tracked], help="bot features, LightGBM scores and a block list (Study B)"
+    )
     b.add_argument("--lakehouse", required=True)
 
     a = sub.add_parser(
-        "anomalies", parents=[common], help="anomalous windows, their drivers and exploration tables (Study A)"
+        "anomalies", parents=[common, tracked], help="anomalous windows, their drivers and exploration tables (Study A)"
     )
     a.add_argument("--lakehouse", required=True)
     a.add_argument("--window", help="activity window, e.g. '1 hour' or '15 minutes' (default from conf)")
     a.add_argument("--exclude", help="comma-separated hashtags to exclude (default from conf: worldcup)")
     a.add_argument("--trials", type=int, help="Optuna trials for the Isolation Forest (default from conf: 10)")
-    a.add_argument("--tracking-uri", help="MLflow tracking URI (default from conf, else $MLFLOW_TRACKING_URI)")
 
-    c = sub.add_parser("communities", parents=[common], help="hashtag and user communities with stability (Study A)")
+    c = sub.add_parser(
+        "communities", parents=[common, tracked], help="hashtag and user communities with stability (Study A)"
+    )
     c.add_argument("--lakehouse", required=True)
     c.add_argument("--min-support", type=int, help="tweets a hashtag pair needs together (default from conf: 3)")
     c.add_argument("--seeds", type=int, help="runs per method for the stability scores (default from conf: 5)")
-    c.add_argument("--tracking-uri", help="MLflow tracking URI (default from conf, else $MLFLOW_TRACKING_URI)")
 
     bl = sub.add_parser("block", help="block the accounts of a block list (dry run unless --execute)")
     bl.add_argument("--blocklist", required=True, help="CSV written by `vigie bots` (LAKEHOUSE/exports/blocklist.csv)")
@@ -74,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     bl.add_argument("--min-score", type=float, default=0.0, help="only accounts scoring at least this")
     bl.add_argument("--limit", type=int, help="at most this many accounts, best scores first")
 
-    pl = sub.add_parser("pipeline", parents=[common], help="run every stage in order")
+    pl = sub.add_parser("pipeline", parents=[common, tracked], help="run every stage in order")
     pl.add_argument("inputs", nargs="*", help="files or folders to ingest")
     pl.add_argument("--lakehouse", required=True)
     pl.add_argument("--demo", action="store_true", help="generate the demo dump into LAKEHOUSE/raw first")
@@ -141,6 +145,7 @@ def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str]) -> 
 def run_bots_stage(cfg: Config, args: argparse.Namespace) -> dict:
     from vigie.bots import run_bots
 
+    _check_lakehouse(args.lakehouse)
     started = time.time()
     result = run_bots(_spark(cfg, args), args.lakehouse, cfg.bots, cfg.mlflow)
     took = time.time() - started
@@ -155,8 +160,6 @@ def run_anomalies_stage(cfg: Config, args: argparse.Namespace) -> dict:
     a.window = getattr(args, "window", None) or a.window
     a.exclude_hashtags = a.exclude_hashtags if getattr(args, "exclude", None) is None else args.exclude
     a.trials = getattr(args, "trials", None) or a.trials
-    if getattr(args, "tracking_uri", None):
-        cfg.mlflow.tracking_uri = args.tracking_uri
     _check_lakehouse(args.lakehouse)
     started = time.time()
     result = run_anomalies(_spark(cfg, args), args.lakehouse, a, cfg.mlflow)
@@ -171,8 +174,6 @@ def run_communities_stage(cfg: Config, args: argparse.Namespace) -> dict:
     c = cfg.communities
     c.min_support = getattr(args, "min_support", None) or c.min_support
     c.seeds = getattr(args, "seeds", None) or c.seeds
-    if getattr(args, "tracking_uri", None):
-        cfg.mlflow.tracking_uri = args.tracking_uri
     _check_lakehouse(args.lakehouse)
     started = time.time()
     result = run_communities(_spark(cfg, args), args.lakehouse, c, cfg.anomalies.exclude_hashtags, cfg.mlflow)
@@ -182,10 +183,18 @@ def run_communities_stage(cfg: Config, args: argparse.Namespace) -> dict:
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def configure(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Config]:
+    """Parse the command line and load the configuration, with the command-line overrides applied."""
     args = _parser().parse_args(argv)
+    cfg = load_config(getattr(args, "conf", None), getattr(args, "set", []))
+    if getattr(args, "tracking_uri", None):
+        cfg.mlflow.tracking_uri = args.tracking_uri
+    return args, cfg
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        cfg = load_config(getattr(args, "conf", None), getattr(args, "set", []))
+        args, cfg = configure(argv)
         if args.stage == "packages":
             from vigie.session import submit_flags
 

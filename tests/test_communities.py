@@ -255,3 +255,22 @@ def test_exports_and_tracking(spark, communities_run):
     got = model.predict(pd.DataFrame({"hashtag": [f"#{chinese[0]}", *chinese[1:], "never-seen"]}))
     expected = tags.set_index("hashtag").loc[chinese, "community"].tolist()
     assert got["leiden"].iloc[:-1].tolist() == expected and pd.isna(got["leiden"].iloc[-1])
+
+
+def test_a_dump_without_user_links_gets_an_empty_user_table(spark, world_cup_lake, tmp_path):
+    # no retweet, quote, reply or mention passes the weight floor: no user graph, yet readers of
+    # gold/user_communities must find the table, empty and with its columns
+    import shutil
+
+    lake, _ = world_cup_lake
+    shutil.copytree(f"{lake}/silver", tmp_path / "silver")
+    cfg = CommunitiesConfig(seeds=2, resolutions="1", user_min_weight=10**9)
+    mlflow_cfg = MlflowConfig(tracking_uri=f"file://{tmp_path}/mlruns", experiment="vigie-tests")
+    summary = run_communities(spark, str(tmp_path), cfg, "worldcup", mlflow_cfg)
+    users = _read(spark, str(tmp_path), "user_communities")
+    assert users.columns == ["user_id", "screen_name", "community", "method"]
+    assert users.count() == 0
+    assert _read(spark, str(tmp_path), "user_edges").count() == 0
+    assert _read(spark, str(tmp_path), "communities").where("graph = 'user'").count() == 0
+    assert _read(spark, str(tmp_path), "hashtag_communities").count() > 0
+    assert {k.split(".")[0] for k in summary["methods"]} == {"hashtag"}

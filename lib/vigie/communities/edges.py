@@ -36,13 +36,22 @@ def hashtag_nodes(tweets: DataFrame, excluded: Sequence[str]) -> DataFrame:
     )
 
 
-def hashtag_edges(tweets: DataFrame, excluded: Sequence[str], min_support: int) -> DataFrame:
-    """src, dst (src < dst), tweets, pmi, npmi for tag pairs seen together in at least `min_support` tweets."""
+def hashtag_edges(
+    tweets: DataFrame, excluded: Sequence[str], min_support: int, nodes: DataFrame | None = None
+) -> DataFrame:
+    """src, dst (src < dst), tweets, pmi, npmi for tag pairs seen together in at least `min_support` tweets.
+
+    `nodes` is `hashtag_nodes` of the same tweets when the caller has it already; else the per-tag
+    counts are made here.
+    """
     if min_support < 1:
         raise ValueError("min_support must be at least 1")
     tagged = tweets.where(F.size(kept_tags(excluded)) > 0)
     total = tagged.agg(F.count("*").alias("n"))
-    singles = hashtag_nodes(tagged, excluded).select("hashtag", F.col("tweets").alias("n_tag"))
+    if nodes is None:
+        nodes = tagged.select(F.explode(kept_tags(excluded)).alias("hashtag")).groupBy("hashtag").count()
+        nodes = nodes.withColumnRenamed("count", "tweets")
+    singles = nodes.select("hashtag", F.col("tweets").alias("n_tag"))
     pairs = hashtag_pairs(tagged, excluded).where(F.col("tweets") >= min_support)
     a = singles.select(F.col("hashtag").alias("tag_a"), F.col("n_tag").alias("n_a"))
     b = singles.select(F.col("hashtag").alias("tag_b"), F.col("n_tag").alias("n_b"))

@@ -68,16 +68,34 @@ def weighted_degree(edges: DataFrame) -> DataFrame:
     return _directed(edges).groupBy("node").agg(F.sum("weight").alias("degree"))
 
 
+@dataclass
+class LpaGraph:
+    """An edge list made ready for label propagation once, and shared by every seed."""
+
+    both: DataFrame  # node, nbr, weight: each undirected edge in both directions
+    degree: DataFrame  # node, k: weighted degree
+    n: int
+    two_m: float
+
+
+def prepare(edges: DataFrame) -> LpaGraph:
+    """Both directions and the degrees of an undirected weighted graph (src, dst, weight), materialised."""
+    degree = materialize(weighted_degree(edges).withColumnRenamed("degree", "k"))
+    totals = degree.agg(F.count("*").alias("n"), F.sum("k").alias("two_m")).first()
+    return LpaGraph(materialize(_directed(edges)), degree, totals["n"], float(totals["two_m"] or 0.0))
+
+
 def label_propagation(
-    edges: DataFrame, *, max_iter: int = 20, seed: int = 0, penalty: float = 0.0, tol: float = 0.0
+    edges: DataFrame | LpaGraph, *, max_iter: int = 20, seed: int = 0, penalty: float = 0.0, tol: float = 0.0
 ) -> LpaResult:
-    """Communities of an undirected weighted graph (src, dst, weight); stops when fewer than tol*n nodes move twice."""
+    """Communities of an undirected weighted graph (src, dst, weight), or of one `prepare`d for several runs.
+
+    Stops when fewer than tol*n nodes move in two iterations in a row.
+    """
     if max_iter < 1:
         raise ValueError("max_iter must be at least 1")
-    both = materialize(_directed(edges))
-    degree = materialize(weighted_degree(edges).withColumnRenamed("degree", "k"))
-    n = degree.count()
-    two_m = float(degree.agg(F.sum("k")).first()[0] or 0.0)
+    graph = edges if isinstance(edges, LpaGraph) else prepare(edges)
+    both, degree, n, two_m = graph.both, graph.degree, graph.n, graph.two_m
     labels = degree.select("node", F.col("node").alias("label"))
     changed: list[int] = []
     converged = False

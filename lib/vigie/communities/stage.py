@@ -122,8 +122,10 @@ def _largest_share(labels: DataFrame) -> float:
 
 
 def _lpa_partition(graph: str, edges: DataFrame, cfg: CommunitiesConfig, seeds) -> Partition:
+    prepared = lpa.prepare(edges)  # once for the probe and every seed
+
     def run(seed: int, penalty: float) -> lpa.LpaResult:
-        return lpa.label_propagation(edges, max_iter=cfg.lpa_max_iter, seed=seed, penalty=penalty, tol=cfg.lpa_tol)
+        return lpa.label_propagation(prepared, max_iter=cfg.lpa_max_iter, seed=seed, penalty=penalty, tol=cfg.lpa_tol)
 
     penalty, giant, runs = cfg.lpa_penalty, False, []
     if penalty == 0:  # a first classic run: when one label takes the graph, every run is LPAm instead
@@ -233,13 +235,13 @@ def run_communities(
         mlflow.log_param("communities.exclude_hashtags", ",".join(excluded))
 
         # the hashtag graph
-        tables.overwrite(G.hashtag_edges(tweets, excluded, cfg.min_support), path("hashtag_edges"))
+        tag_nodes = G.hashtag_nodes(tweets, excluded).withColumn("script", D.script_col("hashtag")).cache()
+        tables.overwrite(G.hashtag_edges(tweets, excluded, cfg.min_support, tag_nodes), path("hashtag_edges"))
         h_edges = G.with_weight(read("hashtag_edges"), cfg.weight).select("src", "dst", "weight").cache()
         if h_edges.isEmpty():
             raise InputError(
                 f"no hashtag pair reaches communities.min_support={cfg.min_support} tweets: lower it, or ingest more"
             )
-        tag_nodes = G.hashtag_nodes(tweets, excluded).withColumn("script", D.script_col("hashtag")).cache()
         h_parts = partitions(spark, "hashtag", h_edges, cfg, resolutions)
 
         # the user graph

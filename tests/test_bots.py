@@ -249,3 +249,13 @@ def test_exports_reach_a_lakehouse_given_as_a_uri(spark, tmp_path):
     visible = [p.name for p in (tmp_path / "lake" / "exports").iterdir() if not p.name.startswith(".")]
     assert visible == ["blocklist.csv"]
     assert tables.publish(spark, [local], str(tmp_path)) == [local]  # a local lakehouse: written in place
+
+
+def test_local_cores_come_from_the_master_not_the_machine():
+    from vigie.session import local_cores
+
+    assert local_cores("local[3]") == 3  # whatever this machine has
+    assert local_cores("local[5, 2]") == 5
+    assert local_cores("local") == 1
+    assert local_cores("local[*]") == (os.cpu_count() or 1)
+    assert local_cores("spark://host:7077") == 0

@@ -102,7 +102,9 @@ def _spark(cfg: Config, args: argparse.Namespace):
 
 
 def _check_lakehouse(path: str) -> None:
-    if "://" in path or path.startswith("dbfs:"):
+    from vigie.tables import is_uri
+
+    if is_uri(path):
         return
     try:
         os.makedirs(path, exist_ok=True)

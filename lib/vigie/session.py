@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -162,13 +163,16 @@ def executor_cores(spark) -> int:
     Native libraries that start their own threads (LightGBM) need this: left to themselves, they
     guess from the machine, not from what Spark gave the executor.
     """
-    import re
-
     conf = spark.sparkContext.getConf()
     if conf.contains("spark.executor.cores"):
         return int(conf.get("spark.executor.cores"))
-    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", spark.sparkContext.master)
-    if local:
-        n = local.group(1) or "1"
-        return os.cpu_count() or 1 if n == "*" else int(n)
-    return 0
+    return local_cores(spark.sparkContext.master)
+
+
+def local_cores(master: str) -> int:
+    """N of `local[N]` (`local`: 1, `local[*]`: this machine's cores); 0 for a cluster master."""
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master)
+    if not local:
+        return 0
+    n = local.group(1) or "1"
+    return (os.cpu_count() or 1) if n == "*" else int(n)

@@ -41,16 +41,13 @@ def hashtag_edges(
 ) -> DataFrame:
     """src, dst (src < dst), tweets, pmi, npmi for tag pairs seen together in at least `min_support` tweets.
 
-    `nodes` is `hashtag_nodes` of the same tweets when the caller has it already; else the per-tag
-    counts are made here.
+    `nodes` is `hashtag_nodes` of the same tweets when the caller has it already.
     """
     if min_support < 1:
         raise ValueError("min_support must be at least 1")
     tagged = tweets.where(F.size(kept_tags(excluded)) > 0)
     total = tagged.agg(F.count("*").alias("n"))
-    if nodes is None:
-        nodes = tagged.select(F.explode(kept_tags(excluded)).alias("hashtag")).groupBy("hashtag").count()
-        nodes = nodes.withColumnRenamed("count", "tweets")
+    nodes = hashtag_nodes(tagged, excluded) if nodes is None else nodes
     singles = nodes.select("hashtag", F.col("tweets").alias("n_tag"))
     pairs = hashtag_pairs(tagged, excluded).where(F.col("tweets") >= min_support)
     a = singles.select(F.col("hashtag").alias("tag_a"), F.col("n_tag").alias("n_a"))

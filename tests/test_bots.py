@@ -156,6 +156,7 @@ def test_run_is_tracked_in_mlflow_with_a_registered_model(bots_run):
     client = mlflow.MlflowClient(tracking_uri=f"file://{lake}/mlruns")
     run = client.get_run(summary["mlflow_run_id"])
     assert run.data.params["numThreads"] == "2"  # the executor's cores, not LightGBM's guess
+    assert run.data.params["dataTransferMode"] == "bulk"
     assert run.data.params["input.silver/tweets.delta_version"] == str(summary["input_versions"]["silver/tweets"])
     assert run.data.metrics["validation_auc_weak_label"] == pytest.approx(
         summary["validation_auc_weak_label"], abs=1e-4
@@ -259,3 +260,28 @@ def test_local_cores_come_from_the_master_not_the_machine():
     assert local_cores("local") == 1
     assert local_cores("local[*]") == (os.cpu_count() or 1)
     assert local_cores("spark://host:7077") == 0
+
+
+def test_bulk_and_streaming_transfer_train_the_same_model(spark, bots_run):
+    # the stage hands rows to LightGBM in bulk (faster for three dense features); streaming stays
+    # available for memory-bound executors, and must learn the same thing from the same rows
+    from vigie.errors import ConfigError
+    from vigie.models.bots import BotModelConfig, train_bot_model
+
+    lake, _, _ = bots_run
+    feats = spark.read.format("delta").load(f"{lake}/{USER_FEATURES}")
+    fits = {
+        mode: train_bot_model(feats, BotModelConfig(data_transfer=mode, listen_port=port))
+        for mode, port in (("bulk", 12700), ("streaming", 12720))
+    }
+    aucs = {mode: r.metrics["validation_auc_weak_label"] for mode, r in fits.items()}
+    assert aucs["bulk"] == pytest.approx(aucs["streaming"], abs=0.01)
+    both = (
+        fits["bulk"]
+        .scored.select("user_id", F.col("score").alias("bulk"))
+        .join(fits["streaming"].scored.select("user_id", F.col("score").alias("streaming")), "user_id")
+    )
+    assert both.stat.corr("bulk", "streaming") > 0.99
+    assert fits["bulk"].params["dataTransferMode"] == "bulk"
+    with pytest.raises(ConfigError, match="data_transfer"):
+        train_bot_model(feats, BotModelConfig(data_transfer="carrier pigeon"))

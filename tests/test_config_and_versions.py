@@ -107,3 +107,29 @@ def test_tracking_goes_where_the_user_runs(monkeypatch, tmp_path):
     assert tracking_uri(MlflowConfig(), "/Volumes/main/vigie/lake") == "databricks"
     assert experiment_name(MlflowConfig(experiment="vigie"), "databricks") == "/Shared/vigie"
     assert experiment_name(MlflowConfig(experiment="vigie"), "file:///x") == "vigie"
+
+
+@pytest.mark.parametrize("lakehouse", ["dbfs:/lake", "s3a://bucket/lake", "abfss://c@acct.dfs.core.windows.net/lake"])
+def test_a_uri_lakehouse_needs_a_tracking_uri_and_says_so_before_the_work(monkeypatch, lakehouse):
+    # MLflow cannot keep runs on dbfs:, S3 or ADLS paths; "file://dbfs:/lake/mlruns" used to be the result
+    from vigie.bots import run_bots
+    from vigie.config import BotsConfig, MlflowConfig
+    from vigie.tracking import tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    with pytest.raises(ConfigError, match=r"mlflow\.tracking_uri"):
+        tracking_uri(MlflowConfig(), lakehouse)
+    with pytest.raises(ConfigError, match=r"mlflow\.tracking_uri"):
+        run_bots(None, lakehouse, BotsConfig(), MlflowConfig())  # no session needed: nothing ran
+    assert tracking_uri(MlflowConfig(tracking_uri="http://127.0.0.1:5000"), lakehouse) == "http://127.0.0.1:5000"
+    assert tracking_uri(MlflowConfig(), "file:///srv/lake") == "file:///srv/lake/mlruns"
+
+
+def test_tables_named_by_the_user_resolve_under_the_lakehouse_unless_absolute():
+    from vigie.tables import resolve
+
+    assert resolve("/srv/lake", "labels/tweets") == "/srv/lake/labels/tweets"
+    assert resolve("dbfs:/lake", "labels") == "dbfs:/lake/labels"
+    for absolute in ("/data/labels", "dbfs:/shared/labels", "s3a://bucket/labels", "file:///data/labels"):
+        assert resolve("/srv/lake", absolute) == absolute  # dbfs: was taken for a relative name

@@ -113,6 +113,7 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
 
 def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: MlflowConfig) -> dict:
     """Compute features, train and threshold the model, write gold tables and the block list, log the run."""
+    tracking.tracking_uri(mlflow_cfg, lakehouse)  # fails now, not after the work, when MLflow has nowhere to go
     tweets_path = tables.table_path(lakehouse, S.TWEETS)
     if not tables.exists(spark, tweets_path):
         raise InputError(

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from vigie.config import Config, load_config
 from vigie.errors import ConfigError, VigieError
+from vigie.paths import is_uri
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,8 +103,6 @@ def _spark(cfg: Config, args: argparse.Namespace):
 
 
 def _check_lakehouse(path: str) -> None:
-    from vigie.tables import is_uri
-
     if is_uri(path):
         return
     try:

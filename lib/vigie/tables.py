@@ -14,16 +14,18 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-
-def is_uri(path: str) -> bool:
-    """True for a filesystem URI (dbfs:, abfss://, s3a://, file://), False for a plain local path."""
-    return "://" in path or path.startswith("dbfs:")
+from vigie.paths import is_uri
 
 
 def table_path(lakehouse: str, name: str) -> str:
     """Absolute location of a table under the lakehouse (local paths made absolute, URIs kept)."""
     base = lakehouse if is_uri(lakehouse) else os.path.abspath(lakehouse)
     return f"{base.rstrip('/')}/{name}"
+
+
+def resolve(lakehouse: str, table: str) -> str:
+    """A table named by the user: an absolute path or URI as given, else a path under the lakehouse."""
+    return table if os.path.isabs(table) or is_uri(table) else table_path(lakehouse, table)
 
 
 def staging_dir(dest_dir: str) -> str:

@@ -13,10 +13,15 @@ from contextlib import contextmanager
 
 from vigie import tables
 from vigie.config import MlflowConfig
+from vigie.errors import ConfigError
 from vigie.session import on_databricks
 
 
 def tracking_uri(cfg: MlflowConfig, lakehouse: str) -> str:
+    """Where the stage's MLflow run goes; raises ConfigError when no usable place is given.
+
+    Model stages call it before their work, so a missing tracking URI fails in a second, not after it.
+    """
     if cfg.tracking_uri:
         return cfg.tracking_uri
     if os.environ.get("MLFLOW_TRACKING_URI"):
@@ -24,7 +29,15 @@ def tracking_uri(cfg: MlflowConfig, lakehouse: str) -> str:
     if on_databricks():
         return "databricks"  # the workspace's own tracking server
     local = tables.table_path(lakehouse, "mlruns")
-    return local if "://" in local else f"file://{local}"
+    if not tables.is_uri(local):
+        return f"file://{local}"
+    if local.startswith("file:"):
+        return local
+    # MLflow keeps runs in a folder, a database or a server; dbfs:, abfss:// or s3a:// are none of these
+    raise ConfigError(
+        f"MLflow cannot keep runs under the lakehouse {lakehouse}: set mlflow.tracking_uri (or --tracking-uri, "
+        "or MLFLOW_TRACKING_URI) to a tracking server, 'databricks', or a local folder"
+    )
 
 
 def experiment_name(cfg: MlflowConfig, uri: str) -> str:

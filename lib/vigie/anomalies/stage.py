@@ -103,11 +103,7 @@ def _labels(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig) -> DataFr
         return None
     if not cfg.labels_table:
         raise ConfigError("anomalies.objective=auc needs anomalies.labels_table (a Delta table of tweet_id, label)")
-    path = (
-        cfg.labels_table
-        if os.path.isabs(cfg.labels_table) or "://" in cfg.labels_table
-        else tables.table_path(lakehouse, cfg.labels_table)
-    )
+    path = tables.resolve(lakehouse, cfg.labels_table)
     if not tables.exists(spark, path):
         raise InputError(f"anomalies.labels_table {cfg.labels_table}: no Delta table at {path}")
     return spark.read.format("delta").load(path).select("tweet_id", F.col("label").cast("double"))
@@ -118,6 +114,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
     import mlflow
 
     seconds = _validate(cfg)
+    tracking.tracking_uri(mlflow_cfg, lakehouse)  # fails now, not after the work, when MLflow has nowhere to go
     per_day = E.DAY // seconds
     excluded = E.excluded_list(cfg.exclude_hashtags)
     started = time.time()

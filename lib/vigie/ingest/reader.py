@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import orjson
 
 from vigie.errors import InputError
+from vigie.paths import is_uri
 
 READ_BLOCK = 8 << 20
 RAW_PREFIX = 2000  # characters of a rejected record kept in quarantine
@@ -59,7 +60,7 @@ def list_input_files(inputs: list[str]) -> list[str]:
     files: list[str] = []
     for raw in inputs:
         path = raw[len("file:") :] if raw.startswith("file:") else raw
-        if "://" in path or path.startswith("dbfs:"):
+        if is_uri(path):
             raise InputError(
                 f"input {raw} is a remote URI: the Spark tasks read inputs as files, so give a path every "
                 "executor sees (a shared mount, /dbfs/... or /Volumes/... on Databricks)"

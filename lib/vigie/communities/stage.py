@@ -53,8 +53,9 @@ REPORTS = "reports/communities"
 class Partition:
     """One method's communities of one graph: the reported run, the other seeds' runs, and run metrics.
 
-    `partitions` fills in `stats` (lpa.community_stats) and `contingencies` (against each other run)
-    once; the metrics and the gold/communities rows are both read from them.
+    `partitions` fills in `stats` (lpa.community_stats, unless the method scored its runs with them
+    already) and `contingencies` (against each other run) once; the metrics and the gold/communities
+    rows are both read from them.
     """
 
     graph: str  # hashtag | user
@@ -133,7 +134,13 @@ def _lpa_partition(graph: str, edges: DataFrame, cfg: CommunitiesConfig, seeds) 
         giant = _largest_share(probe.labels) > cfg.lpa_giant_share
         penalty, runs = (1.0, []) if giant else (0.0, [probe])
     runs += [run(s, penalty) for s in seeds[len(runs) :]]
-    _, best = max(((lpa.modularity(edges, r.labels), r) for r in runs), key=lambda t: t[0])
+    # Each run is scored once, on the labels and stats that are reported: the chosen run's stats are
+    # handed on, and the other runs' labels are compared with it without being renumbered again.
+    labels = [lpa.materialize(renumber(r.labels)) for r in runs]
+    stats = [lpa.materialize(lpa.community_stats(edges, lab)) for lab in labels]
+    scores = [float(st.agg(F.sum("modularity")).first()[0] or 0.0) for st in stats]
+    i = max(range(len(runs)), key=scores.__getitem__)
+    best = runs[i]
     metrics = {
         "iterations": float(best.iterations),
         "converged": float(best.converged),
@@ -141,8 +148,8 @@ def _lpa_partition(graph: str, edges: DataFrame, cfg: CommunitiesConfig, seeds) 
         "penalty": penalty,
         "giant_label_rerun": float(giant),
     }
-    others = [renumber(r.labels) for r in runs if r is not best]
-    return Partition(graph, "lpa", renumber(best.labels), others, metrics)
+    others = [lab for j, lab in enumerate(labels) if j != i]
+    return Partition(graph, "lpa", labels[i], others, metrics, stats=stats[i])
 
 
 def partitions(
@@ -160,8 +167,9 @@ def partitions(
     if lpa.graphframes_available(spark):
         found.append(Partition(graph, "graphframes_lpa", renumber(lpa.graphframes_lpa(edges, cfg.lpa_max_iter))))
     for p in found:
-        p.labels = lpa.materialize(p.labels)
-        p.stats = lpa.materialize(lpa.community_stats(edges, p.labels))
+        if p.stats is None:  # LPA scored its runs already
+            p.labels = lpa.materialize(p.labels)
+            p.stats = lpa.materialize(lpa.community_stats(edges, p.labels))
         summary = p.stats.agg(F.sum("modularity"), F.count("*"), F.max("size")).first()
         p.metrics["nodes"] = float(n_nodes)
         p.metrics["modularity"] = float(summary[0] or 0.0)
@@ -217,6 +225,7 @@ def run_communities(
     import mlflow
 
     resolutions, kinds = _validate(cfg)
+    tracking.tracking_uri(mlflow_cfg, lakehouse)  # fails now, not after the work, when MLflow has nowhere to go
     excluded = excluded_list(exclude_hashtags)
     started = time.time()
     sc = spark.sparkContext

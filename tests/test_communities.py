@@ -255,6 +255,10 @@ def test_exports_and_tracking(spark, communities_run):
     got = model.predict(pd.DataFrame({"hashtag": [f"#{chinese[0]}", *chinese[1:], "never-seen"]}))
     expected = tags.set_index("hashtag").loc[chinese, "community"].tolist()
     assert got["leiden"].iloc[:-1].tolist() == expected and pd.isna(got["leiden"].iloc[-1])
+    outputs = model.metadata.get_output_schema()  # declared: one nullable column per method, then the hashtag
+    methods = sorted(r[0] for r in _read(spark, lake, "hashtag_communities").select("method").distinct().collect())
+    assert outputs.input_names() == [*methods, "hashtag"] == list(got.columns)
+    assert not any(c.required for c in outputs.inputs[:-1])
 
 
 def test_a_dump_without_user_links_gets_an_empty_user_table(spark, world_cup_lake, tmp_path):

@@ -371,19 +371,28 @@ def _exports(lakehouse, tag_nodes, edges, memberships, cfg) -> list[str]:
 def _log_model(spark: SparkSession, memberships: DataFrame, versions: dict) -> dict[str, str]:
     """The partition as a pyfunc model (hashtag -> community per method), registered, tagged with its inputs."""
     import mlflow
+    from mlflow.models import ModelSignature
     from mlflow.tracking import MlflowClient
+    from mlflow.types import ColSpec, Schema
 
     from vigie.communities.model import CommunityLookup
 
     folder = tempfile.mkdtemp(prefix="vigie-communities-")
     table = os.path.join(folder, "hashtag_communities.csv")
-    memberships.toPandas().to_csv(table, index=False)
+    pdf = memberships.toPandas()
+    pdf.to_csv(table, index=False)
+    # Declared, not inferred from an example: an unknown hashtag gets a null community, which an
+    # inferred integer column cannot hold (MLflow warned about it on every run).
+    methods = [ColSpec("long", m, required=False) for m in sorted(pdf["method"].unique())]
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", "hashtag")]), outputs=Schema([*methods, ColSpec("string", "hashtag")])
+    )
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=CommunityLookup(),
         artifacts={"memberships": table},
         registered_model_name=REGISTERED_MODEL,
-        input_example=pd.DataFrame({"hashtag": ["example"]}),
+        signature=signature,
     )
     version = info.registered_model_version
     if version is not None:

@@ -126,6 +126,21 @@ def test_a_uri_lakehouse_needs_a_tracking_uri_and_says_so_before_the_work(monkey
     assert tracking_uri(MlflowConfig(), "file:///srv/lake") == "file:///srv/lake/mlruns"
 
 
+def test_the_pipeline_checks_its_tracking_uri_before_any_stage(monkeypatch, tmp_path, capsys):
+    from vigie.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["pipeline", "--lakehouse", "s3a://bucket/lake", "--demo"]) == 2
+    assert "mlflow.tracking_uri" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no demo dump generated into a local 's3a:' folder
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file://{tmp_path}/mlruns")
+    assert main(["pipeline", "--lakehouse", "s3a://bucket/lake", "--demo"]) == 2
+    assert "--demo writes its dump" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_tables_named_by_the_user_resolve_under_the_lakehouse_unless_absolute():
     from vigie.tables import resolve
 

@@ -227,8 +227,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.stage == "communities":
             print(json.dumps(run_communities_stage(cfg, args), default=str))
         elif args.stage == "pipeline":
+            from vigie.tracking import tracking_uri
+
+            tracking_uri(cfg.mlflow, args.lakehouse)  # before generating and ingesting, not three stages later
             inputs = list(args.inputs)
             if args.demo:
+                if is_uri(args.lakehouse):
+                    raise ConfigError(
+                        "--demo writes its dump as files under the lakehouse, so it needs a local lakehouse; "
+                        "for a URI lakehouse, run `vigie generate --out PATH` (a path every executor sees) "
+                        "and pass PATH as the pipeline's INPUT"
+                    )
                 raw = os.path.join(args.lakehouse, "raw")
                 gen_args = argparse.Namespace(
                     out=raw, tweets=None, seed=None, files=None, format=None, compression=None

@@ -381,7 +381,7 @@ def _log_model(spark: SparkSession, memberships: DataFrame, versions: dict) -> d
     table = os.path.join(folder, "hashtag_communities.csv")
     pdf = memberships.toPandas()
     pdf.to_csv(table, index=False)
-    # Declared, not inferred from an example: an unknown hashtag gets a null community, which an
+    # Declared, not inferred from the example: an unknown hashtag gets a null community, which an
     # inferred integer column cannot hold (MLflow warned about it on every run).
     methods = [ColSpec("long", m, required=False) for m in sorted(pdf["method"].unique())]
     signature = ModelSignature(
@@ -393,6 +393,7 @@ def _log_model(spark: SparkSession, memberships: DataFrame, versions: dict) -> d
         artifacts={"memberships": table},
         registered_model_name=REGISTERED_MODEL,
         signature=signature,
+        input_example=pd.DataFrame({"hashtag": ["example"]}),  # saved with the model; the schema stays declared
     )
     version = info.registered_model_version
     if version is not None:

@@ -194,8 +194,13 @@ def community_stats(edges: DataFrame, labels: DataFrame) -> DataFrame:
     )
 
 
+def total_modularity(stats: DataFrame) -> float:
+    """Newman's modularity of a partition, from its `community_stats`."""
+    return float(stats.agg(F.sum("modularity")).first()[0] or 0.0)
+
+
 def modularity(edges: DataFrame, labels: DataFrame) -> float:
-    return float(community_stats(edges, labels).agg(F.sum("modularity")).first()[0] or 0.0)
+    return total_modularity(community_stats(edges, labels))
 
 
 def contingency(a: DataFrame, b: DataFrame) -> DataFrame:

@@ -138,7 +138,7 @@ def _lpa_partition(graph: str, edges: DataFrame, cfg: CommunitiesConfig, seeds) 
     # handed on, and the other runs' labels are compared with it without being renumbered again.
     labels = [lpa.materialize(renumber(r.labels)) for r in runs]
     stats = [lpa.materialize(lpa.community_stats(edges, lab)) for lab in labels]
-    scores = [float(st.agg(F.sum("modularity")).first()[0] or 0.0) for st in stats]
+    scores = [lpa.total_modularity(st) for st in stats]
     i = max(range(len(runs)), key=scores.__getitem__)
     best = runs[i]
     metrics = {

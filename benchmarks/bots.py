@@ -32,10 +32,6 @@ def _bz2_len(text: str) -> int:
     return bz2_size(text.encode("utf-8"))
 
 
-def _median(xs: list[float]) -> float:
-    return statistics.median(xs)
-
-
 def ensure_lakehouse(data: Path, tweets: int, cores: int) -> Path:
     dump, lake = data / f"dump-{tweets}", data / f"lake-{tweets}"
     if not (dump / "_truth.json").exists():
@@ -85,7 +81,7 @@ def main() -> None:
         started = time.perf_counter()
         user_features(tweets, cfg).write.format("noop").mode("overwrite").save()
         spark_runs.append(time.perf_counter() - started)
-    spark_first, spark_secs = spark_runs[0], _median(spark_runs[1:])
+    spark_first, spark_secs = spark_runs[0], statistics.median(spark_runs[1:])
     feats = user_features(tweets, cfg).cache()
     n_users = feats.count()
 
@@ -103,14 +99,14 @@ def main() -> None:
             started = time.perf_counter()
             list(pool.map(_bz2_len, joined, chunksize=64))
             bz2_runs.append(time.perf_counter() - started)
-    bz2_secs = _median(bz2_runs)
+    bz2_secs = statistics.median(bz2_runs)
     one_process = []  # context, not the goal: what a plain single-process loop over the timelines takes
     for _ in range(args.repeats):
         started = time.perf_counter()
         for text in joined:
             _bz2_len(text)
         one_process.append(time.perf_counter() - started)
-    bz2_one = _median(one_process)
+    bz2_one = statistics.median(one_process)
 
     labelled = with_weak_label(feats, "_bot$")
     data = VectorAssembler(inputCols=FEATURES, outputCol="features", handleInvalid="keep").transform(labelled).cache()
@@ -154,14 +150,14 @@ def main() -> None:
     big_n = big.count()
     xb, yb = np.repeat(x, copies, axis=0), np.repeat(y, copies)
     reps = range(args.repeats)
-    synapse_secs = _median([synapse_fit(data, numThreads=args.cores) for _ in reps])
-    native_secs = _median([native_fit(x, y) for _ in reps])
-    synapse_big = _median([synapse_fit(big, numThreads=args.cores) for _ in reps])
-    synapse_big_guess = _median([synapse_fit(big) for _ in reps])  # numThreads left to LightGBM
+    synapse_secs = statistics.median([synapse_fit(data, numThreads=args.cores) for _ in reps])
+    native_secs = statistics.median([native_fit(x, y) for _ in reps])
+    synapse_big = statistics.median([synapse_fit(big, numThreads=args.cores) for _ in reps])
+    synapse_big_guess = statistics.median([synapse_fit(big) for _ in reps])  # numThreads left to LightGBM
     streaming = dict(numThreads=args.cores, dataTransferMode="streaming", matrixType="auto")  # SynapseML's defaults
-    synapse_streaming = _median([synapse_fit(data, **streaming) for _ in reps])
-    synapse_big_streaming = _median([synapse_fit(big, **streaming) for _ in reps])
-    native_big = _median([native_fit(xb, yb) for _ in reps])
+    synapse_streaming = statistics.median([synapse_fit(data, **streaming) for _ in reps])
+    synapse_big_streaming = statistics.median([synapse_fit(big, **streaming) for _ in reps])
+    native_big = statistics.median([native_fit(xb, yb) for _ in reps])
 
     ours = f"SynapseML LightGBM, 200 trees, {args.cores} threads, {stage.data_transfer}"
     rows = [

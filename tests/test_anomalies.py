@@ -12,11 +12,13 @@ from pyspark.sql import functions as F
 
 from vigie.anomalies import criteria, explore
 from vigie.anomalies import drivers as D
+from vigie.anomalies.features import INPUT_COLUMNS
 from vigie.anomalies.nab import evaluate_nab
 from vigie.anomalies.stage import GOLD, REGISTERED_MODEL, load_model, run_anomalies
 from vigie.anomalies.volume import flags, score_windows, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
 from vigie.errors import ConfigError
+from vigie.versions import installed_version
 
 # -- the volume detector
 
@@ -313,6 +315,18 @@ def test_run_is_tracked_with_trials_plots_inputs_and_a_model_that_reloads(spark,
     stored = spark.read.format("delta").load(f"{lake}/{GOLD['tweet_scores']}")
     diff = again.join(stored, "tweet_id").select(F.max(F.abs(F.col("again") - F.col("outlier_score")))).first()[0]
     assert diff is not None and diff < 1e-9
+    # the declared signature: the tweet columns the pipeline reads, and they are enough to score
+    info = mlflow.models.get_model_info(summary["model_uri"])
+    assert info.signature.inputs.input_names() == INPUT_COLUMNS
+    assert info.signature.outputs.input_names() == ["outlier_score", "is_outlier"]
+    narrow = model.transform(sample.select("tweet_id", *INPUT_COLUMNS)).select("tweet_id", "outlier_score")
+    assert narrow.join(again, "tweet_id").filter(F.col("outlier_score") != F.col("again")).count() == 0
+    assert narrow.count() == 300
+    # its environment is pinned by the stage, not inferred (inference falls back to pyspark alone)
+    with open(mlflow.pyfunc.get_model_dependencies(summary["model_uri"])) as fh:
+        requirements = fh.read().split()
+    assert f"synapseml=={installed_version('synapseml')}" in requirements
+    assert f"pyspark=={installed_version('pyspark')}" in requirements
 
 
 @pytest.fixture(scope="module")

@@ -87,6 +87,15 @@ def installed_version(dist: str) -> str | None:
         return None
 
 
+def pip_requirements(*dists: str) -> list[str]:
+    """`name==version` lines for a logged model's environment: the installed version, else the pin.
+
+    Given to MLflow so it does not infer them: for a Spark model, inference loads the model in a
+    fresh process without vigie's jars, fails, and falls back to pyspark alone, with a warning.
+    """
+    return [f"{d}=={installed_version(d) or PIP_PINS[d]}" for d in dists]
+
+
 def maven_packages(keys: list[str] | tuple[str, ...] = DEFAULT_JVM_LIBS) -> list[str]:
     """Maven coordinates for the named JVM libraries, versions taken from the installed pip packages."""
     unknown = [k for k in keys if k not in JVM_LIBRARIES]

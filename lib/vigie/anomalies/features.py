@@ -27,6 +27,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 TIME_COLUMNS = ["hour_sin", "hour_cos", "dow_sin", "dow_cos"]
+# the silver/tweets columns feature_pipeline reads: the logged model's input signature
+INPUT_COLUMNS = ["created_at", "hashtags", "mentions", "retweet_hashtags"]
 
 
 def _quoted(values: Sequence[str]) -> str:

@@ -29,10 +29,11 @@ from pyspark.sql import functions as F
 
 from vigie import schema as S
 from vigie import tables, tracking
+from vigie import versions as V
 from vigie.anomalies import drivers as D
 from vigie.anomalies import explore as E
 from vigie.anomalies import plots
-from vigie.anomalies.features import feature_pipeline, feature_report
+from vigie.anomalies.features import INPUT_COLUMNS, feature_pipeline, feature_report
 from vigie.anomalies.forest import FLAG_COL, SCORE_COL, ForestParams, TuneConfig, isolation_forest, tune
 from vigie.anomalies.volume import flags, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
@@ -221,7 +222,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
                 "seconds": time.time() - started,  # before model logging
             }
         )
-        logged = _log_model(model, versions)
+        logged = _log_model(model, versions, tweets_w.select(*INPUT_COLUMNS).limit(5))
         lap("model_logging")
         mlflow.log_metrics({f"seconds.{k}": v for k, v in timings.items()})
         tweets_w.unpersist()
@@ -284,12 +285,24 @@ def load_model(model_uri: str) -> PipelineModel:
     return mlflow.spark.load_model(model_uri)
 
 
-def _log_model(model: PipelineModel, versions: dict) -> dict[str, str]:
-    """Log the fitted pipeline (features + forest) as a Spark MLflow model, registered, tagged with its inputs."""
+def _log_model(model: PipelineModel, versions: dict, sample: DataFrame) -> dict[str, str]:
+    """Log the fitted pipeline (features + forest) as a Spark MLflow model, registered, tagged with its inputs.
+
+    `sample` holds a few input rows: the signature is inferred from them and from what the pipeline
+    makes of them (the tweet columns it reads in; score and flag out).
+    """
     import mlflow
+    from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
 
-    info = mlflow.spark.log_model(model, "model", registered_model_name=REGISTERED_MODEL)
+    signature = infer_signature(sample, model.transform(sample).select(SCORE_COL, FLAG_COL))
+    info = mlflow.spark.log_model(
+        model,
+        "model",
+        registered_model_name=REGISTERED_MODEL,
+        signature=signature,
+        pip_requirements=V.pip_requirements("pyspark", "synapseml", "mlflow"),
+    )
     client = MlflowClient()
     version = info.registered_model_version
     if version is not None:

@@ -9,6 +9,8 @@ import random
 import string
 from datetime import datetime, timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import functions as F
@@ -16,6 +18,7 @@ from pyspark.sql import functions as F
 from vigie.bots import BLOCKLIST, BOT_SCORES, USER_FEATURES, run_bots
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.features.bots import BZ2_OVERHEAD, BotFeatureConfig, user_features
+from vigie.models.bots import FEATURES
 
 
 def test_near_grid_and_templates_with_known_answers(spark):
@@ -167,6 +170,12 @@ def test_run_is_tracked_in_mlflow_with_a_registered_model(bots_run):
     assert any(v.run_id == run.info.run_id for v in versions)
     native = mlflow.lightgbm.load_model(summary["model_uri"])  # scores without a JVM
     assert native.num_feature() == 3
+    # declared signature: the three features in, the probability out; the pyfunc scores as the booster does
+    info = mlflow.models.get_model_info(summary["model_uri"])
+    assert info.signature.inputs.input_names() == FEATURES
+    rows = pd.read_csv(f"{lake}/{BLOCKLIST}")[FEATURES].head(20)
+    scored = mlflow.pyfunc.load_model(summary["model_uri"]).predict(rows)
+    assert np.allclose(np.asarray(scored).ravel(), native.predict(rows))
 
 
 def test_gold_features_table_has_one_row_per_scored_user(spark, bots_run):

@@ -83,6 +83,7 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import mlflow
+    from mlflow.models import infer_signature
     from sklearn.metrics import roc_curve
 
     mlflow.log_params({k: v for k, v in result.params.items() if k != "defaultListenPort"})
@@ -107,7 +108,10 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
         with open(os.path.join(tmp, "threshold.json"), "w") as fh:
             json.dump({"threshold": result.threshold, "features": FEATURES}, fh)
         mlflow.log_artifact(os.path.join(tmp, "threshold.json"), "native")
-    info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=REGISTERED_MODEL)
+    # declared from a few validation rows: the three features in, the bot probability out
+    example = result.scored.filter("is_validation").select(*FEATURES).limit(5).toPandas()
+    signature = infer_signature(example, booster.predict(example))
+    info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=REGISTERED_MODEL, signature=signature)
     return {"model_uri": info.model_uri}
 
 

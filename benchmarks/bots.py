@@ -41,7 +41,7 @@ def timeline_floor(tweets, cfg):
     in time order, as the feature stage joins them, with no other feature. Same column name as the stage."""
     from pyspark.sql import functions as F
 
-    from vigie.features.bots import bz2_ratio
+    from vigie.features.bots import compression_ratio, joined_texts
 
     timeline = F.array_sort(F.collect_list(F.struct("created_at", "tweet_id", "text")))
     per_user = (
@@ -50,12 +50,10 @@ def timeline_floor(tweets, cfg):
         .agg(F.count("*").alias("n"), timeline.alias("all"))
     )
     start = F.greatest(F.lit(1), F.size("all") - cfg.max_tweets + 1)
-    joined = F.array_join(F.transform(F.slice("all", start, F.lit(cfg.max_tweets)), lambda s: s["text"]), "\n")
-    ratio = F.when(F.octet_length("joined") >= cfg.min_bytes, bz2_ratio(F.encode("joined", "UTF-8")))
     return (
         per_user.filter(F.col("n") >= cfg.min_tweets)
-        .withColumn("joined", joined)
-        .select("user_id", ratio.alias("compression_ratio"))
+        .withColumn("joined", joined_texts(F.slice("all", start, F.lit(cfg.max_tweets))))
+        .select("user_id", compression_ratio(F.col("joined"), cfg.min_bytes).alias("compression_ratio"))
     )
 
 

@@ -62,6 +62,17 @@ def bz2_ratio(texts: pd.Series) -> pd.Series:
     return pd.Series([ratio(t) for t in texts], index=texts.index, dtype="float64")
 
 
+def joined_texts(timeline: Column) -> Column:
+    """The texts of an array of (created_at, tweet_id, text) structs, in order, one per line: what bz2 compresses."""
+    return F.array_join(F.transform(timeline, lambda s: s["text"]), "\n")
+
+
+def compression_ratio(joined: Column, min_bytes: int) -> Column:
+    """bz2 ratio of a joined timeline; null when it has fewer than `min_bytes` bytes (too little to judge)."""
+    # bytes, not a string: the worker gets them as they are, without a decode and re-encode
+    return F.when(F.octet_length(joined) >= min_bytes, bz2_ratio(F.encode(joined, "UTF-8")))
+
+
 def template_text(text: Column) -> Column:
     """Text with URLs removed and digit runs masked: what a template with changing scores leaves constant.
 
@@ -106,15 +117,10 @@ def user_features(tweets: DataFrame, cfg: BotFeatureConfig) -> DataFrame:
             F.collect_list(F.when(F.col("from_end") < cfg.max_tweets, F.struct("created_at", "tweet_id", "text")))
         ).alias("recent"),
     )
-    joined = F.array_join(F.transform("recent", lambda s: s["text"]), "\n")
     return (
         per_user.filter(F.col("tweet_count") >= cfg.min_tweets)
-        .withColumn("joined", joined)
-        .withColumn(
-            "compression_ratio",
-            # bytes, not a string: the worker gets them as they are, without a decode and re-encode
-            F.when(F.octet_length("joined") >= cfg.min_bytes, bz2_ratio(F.encode("joined", "UTF-8"))),
-        )
+        .withColumn("joined", joined_texts(F.col("recent")))
+        .withColumn("compression_ratio", compression_ratio(F.col("joined"), cfg.min_bytes))
         .withColumn("is_near_rate", F.when(F.col("gaps") > 0, F.col("near") / F.col("gaps")))
         .withColumn("uniq_ratio", F.col("distinct_templates") / F.col("tweet_count"))
         .select("user_id", "screen_name", "tweet_count", "compression_ratio", "is_near_rate", "uniq_ratio")

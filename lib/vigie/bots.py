@@ -91,7 +91,7 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
     mlflow.log_metric("threshold", result.threshold)
     importances = dict(zip(FEATURES, result.model.getFeatureImportances("gain"), strict=True))
     mlflow.log_dict(importances, "feature_importance.json")
-    val = result.scored.filter("is_validation").select("weak_label", "score").toPandas()
+    val = result.scored.filter("is_validation").select("weak_label", "score", *FEATURES).toPandas()
     fpr, tpr, _ = roc_curve(val["weak_label"], val["score"])
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, label=f"AUC {result.metrics['validation_auc_weak_label']:.3f}")
@@ -109,7 +109,7 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
             json.dump({"threshold": result.threshold, "features": FEATURES}, fh)
         mlflow.log_artifact(os.path.join(tmp, "threshold.json"), "native")
     # declared from a few validation rows: the three features in, the bot probability out
-    example = result.scored.filter("is_validation").select(*FEATURES).limit(5).toPandas()
+    example = val[FEATURES].head(5)
     signature = infer_signature(example, booster.predict(example))
     info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=REGISTERED_MODEL, signature=signature)
     return {"model_uri": info.model_uri}

@@ -43,23 +43,24 @@ def bz2_size(raw: bytes) -> int:
     return len(bz2.compress(raw, level))
 
 
+def bz2_ratio_of(text: str | bytes | None) -> float | None:
+    """Compressed / raw size of one joined timeline, header overhead removed; None for no text."""
+    if text is None:
+        return None
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    if not raw:
+        return None
+    return max(bz2_size(raw) - BZ2_OVERHEAD, 1) / len(raw)
+
+
 @F.pandas_udf(T.DoubleType())
 def bz2_ratio(texts: pd.Series) -> pd.Series:
-    """Compressed / raw size of each joined timeline, header overhead removed.
+    """`bz2_ratio_of` each joined timeline. Takes UTF-8 bytes (binary) or strings.
 
     A pandas UDF because Spark has no built-in compressor; vectorised batches keep the
-    per-row Python cost to the bz2 call itself. Takes UTF-8 bytes (binary) or strings.
+    per-row Python cost to the bz2 call itself.
     """
-
-    def ratio(text: str | bytes | None) -> float | None:
-        if text is None:
-            return None
-        raw = text.encode("utf-8") if isinstance(text, str) else text
-        if not raw:
-            return None
-        return max(bz2_size(raw) - BZ2_OVERHEAD, 1) / len(raw)
-
-    return pd.Series([ratio(t) for t in texts], index=texts.index, dtype="float64")
+    return pd.Series([bz2_ratio_of(t) for t in texts], index=texts.index, dtype="float64")
 
 
 def joined_texts(timeline: Column) -> Column:

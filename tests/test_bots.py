@@ -93,6 +93,15 @@ def test_compression_ratio_corrects_bz2_header_overhead(spark):
     assert BZ2_OVERHEAD > 10
 
 
+def test_bz2_ratio_of_takes_text_or_bytes_and_has_no_ratio_for_nothing():
+    from vigie.features.bots import bz2_ratio_of
+
+    text = "coupon 10% off, click now\n" * 20 + "été"
+    assert bz2_ratio_of(text) == bz2_ratio_of(text.encode("utf-8"))
+    assert bz2_ratio_of(text) < 0.2  # a template repeated 20 times compresses hard
+    assert bz2_ratio_of(None) is None and bz2_ratio_of("") is None and bz2_ratio_of(b"") is None
+
+
 @pytest.fixture(scope="module")
 def bots_run(spark, world_cup_lake):
     lake, truth = world_cup_lake

@@ -81,6 +81,46 @@ def test_features_of_a_scheduler_and_a_person(spark):
     assert got[1]["tweet_count"] == got[2]["tweet_count"] == 40
 
 
+def test_feature_aggregation_runs_over_the_window_order_with_the_same_result(spark):
+    import re
+
+    from vigie.features.bots import FEATURE_SQL_CONF
+    from vigie.session import sql_conf
+
+    key = next(iter(FEATURE_SQL_CONF))
+    rng = random.Random(3)
+    t0 = datetime(2018, 6, 20, 12)
+    rows = [
+        (
+            u,
+            f"user{u}",
+            rng.randrange(10**9),
+            t0 + timedelta(seconds=rng.randrange(86400)),
+            f"tweet {rng.randrange(50)}",
+        )
+        for u in range(30)
+        for _ in range(rng.randint(3, 40))
+    ]
+    rng.shuffle(rows)
+    tweets = spark.createDataFrame(
+        rows, "user_id long, screen_name string, tweet_id long, created_at timestamp, text string"
+    ).repartition(3)
+    cfg = BotFeatureConfig(min_tweets=5)
+    assert spark.conf.get(key, None) is None
+    default = user_features(tweets, cfg)
+    expected = sorted(default.collect())
+    with sql_conf(spark, FEATURE_SQL_CONF):
+        tuned = user_features(tweets, cfg)
+        got = sorted(tuned.collect())
+        plan = tuned._jdf.queryExecution().executedPlan().toString().split("== Initial Plan ==")[0]  # as run
+    assert spark.conf.get(key, None) is None  # the block restores the session
+    assert got == expected and len(got) == sum(1 for u in {r[0] for r in rows} if sum(r[0] == u for r in rows) >= 5)
+    # one sort (the window's); the aggregation streams over its order instead of hashing every user
+    assert "SortAggregate" in plan and "HashAggregate" not in plan, plan
+    assert len(re.findall(r"\bSort \[", plan)) == 1, plan
+    assert "SortAggregate" not in default._jdf.queryExecution().executedPlan().toString()
+
+
 def test_compression_ratio_corrects_bz2_header_overhead(spark):
     from vigie.features.bots import bz2_ratio
 

@@ -18,8 +18,9 @@ from vigie import schema as S
 from vigie import tables, tracking
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.errors import InputError
-from vigie.features.bots import BotFeatureConfig, user_features
+from vigie.features.bots import FEATURE_SQL_CONF, BotFeatureConfig, user_features
 from vigie.models.bots import FEATURES, BotModelConfig, BotModelResult, tie_break, train_bot_model
+from vigie.session import sql_conf
 
 USER_FEATURES = "gold/user_features"
 BOT_SCORES = "gold/bot_scores"
@@ -129,7 +130,8 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         tweets,
         BotFeatureConfig(cfg.min_tweets, cfg.max_tweets, cfg.period_seconds, cfg.tolerance_seconds),
     )
-    tables.overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
+    with sql_conf(spark, FEATURE_SQL_CONF):
+        tables.overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
     feats = spark.read.format("delta").load(tables.table_path(lakehouse, USER_FEATURES))
     model_cfg = BotModelConfig(
         label_regex=cfg.label_regex,

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from vigie import versions
@@ -118,6 +119,26 @@ def get_spark(
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+@contextmanager
+def sql_conf(spark, settings: Mapping[str, str]) -> Iterator[None]:
+    """Set SQL settings for the queries planned inside the block, then restore what the session had.
+
+    Spark reads SQL settings when it plans a query, that is at the action (a write, a collect), so
+    the action must run inside the block.
+    """
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def resolve_jars() -> list[str]:

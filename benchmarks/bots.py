@@ -13,6 +13,10 @@
    transfer and, for comparison, SynapseML's default streaming transfer. Goal: at most 1.5x. Also
    timed: a 1-tree SynapseML fit, its fixed cost (Spark jobs, Python-to-JVM parameters, set-up).
 
+Where /proc exists (Linux), each timed Spark run also counts the CPU seconds of the Spark JVM and of
+its Python workers. Both sides keep every core busy, so a run takes at least their sum over the cores:
+that gives the JVM's CPU budget under the goal, set against what the floor's and the stage's JVM use.
+
 With --other-plans, also times once the other natural plan for the floor, `timeline_in_pandas`:
 the tweets grouped by user straight into pandas (`applyInPandas`), sorted, joined and compressed
 there. It is checked to compress the same bytes, and shows why the floor sorts and joins in the JVM.
@@ -38,6 +42,57 @@ def _bz2_len(text: str) -> int:
     from vigie.features.bots import bz2_size
 
     return bz2_size(text.encode("utf-8"))
+
+
+def process_tree_cpu(root: int) -> tuple[float, float] | None:
+    """CPU seconds used so far by process `root` (the Spark JVM) and, apart, by the Python processes under it
+    (the UDF workers, with their reaped children); None without /proc."""
+    if not os.path.isdir(f"/proc/{root}"):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                name, rest = f.read().rsplit(")", 1)
+        except OSError:  # the process ended while we looked
+            continue
+        fields = rest.split()  # from field 3 on: state, ppid, ... utime (14), stime, cutime, cstime
+        stats[int(pid)] = (name.split("(", 1)[1], int(fields[1]), [int(x) / tick for x in fields[11:15]])
+    children: dict[int, list[int]] = {}
+    for pid, (_, ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    jvm, python, todo = 0.0, 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in stats:
+            continue
+        name, _, (utime, stime, cutime, cstime) = stats[pid]
+        if pid == root:
+            jvm += utime + stime  # its reaped children are not the JVM's work
+        elif name.startswith("python"):
+            python += utime + stime + cutime + cstime
+        todo.extend(children.get(pid, []))
+    return jvm, python
+
+
+def timed_with_cpu(run, jvm_pid: int) -> tuple[float, tuple[float, float] | None]:
+    """Seconds `run()` takes and the (JVM, Python) CPU seconds it used, when they can be counted."""
+    before = process_tree_cpu(jvm_pid)
+    started = time.perf_counter()
+    run()
+    secs = time.perf_counter() - started
+    after = process_tree_cpu(jvm_pid)
+    if before is None or after is None:
+        return secs, None
+    return secs, (after[0] - before[0], after[1] - before[1])
+
+
+def median_cpu(samples: list) -> tuple[float, float] | None:
+    """Per-side median of (JVM, Python) CPU samples; None when they were not counted."""
+    if not samples or any(s is None for s in samples):
+        return None
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
 def timeline_floor(tweets, cfg):
@@ -127,9 +182,9 @@ def main() -> None:
     import numpy as np
     from pyspark.ml.feature import VectorAssembler
 
-    from vigie.features.bots import BotFeatureConfig, user_features
+    from vigie.features.bots import FEATURE_SQL_CONF, BotFeatureConfig, user_features
     from vigie.models.bots import FEATURES, BotModelConfig, with_weak_label
-    from vigie.session import get_spark
+    from vigie.session import get_spark, sql_conf
 
     spark = get_spark(app_name="vigie-bench-bots", master=f"local[{args.cores}]", shuffle_partitions=args.cores * 4)
     spark.sparkContext.setLogLevel("ERROR")
@@ -139,22 +194,22 @@ def main() -> None:
 
     # warm-up on a sample (Python UDF workers, Delta log), so the figure is the stage itself. The first
     # full run still pays for the JVM compiling its code paths, a fixed cost reported on its own.
-    user_features(tweets.limit(50_000), cfg).write.format("noop").mode("overwrite").save()
-    timeline_floor(tweets.limit(50_000), cfg).write.format("noop").mode("overwrite").save()
-    spark_runs = []
-    for _ in range(args.repeats + 1):
-        started = time.perf_counter()
-        user_features(tweets, cfg).write.format("noop").mode("overwrite").save()
-        spark_runs.append(time.perf_counter() - started)
-    spark_first, spark_secs = spark_runs[0], statistics.median(spark_runs[1:])
-    feats = user_features(tweets, cfg).cache()
-    n_users = feats.count()
-    floor_runs = []
-    for _ in range(args.repeats):
-        started = time.perf_counter()
-        timeline_floor(tweets, cfg).write.format("noop").mode("overwrite").save()
-        floor_runs.append(time.perf_counter() - started)
-    floor_secs = statistics.median(floor_runs)
+    def noop(df) -> None:
+        df.write.format("noop").mode("overwrite").save()
+
+    jvm_pid = spark.sparkContext._gateway.proc.pid  # local mode: the JVM this driver launched
+    with sql_conf(spark, FEATURE_SQL_CONF):  # as the stage runs its feature query
+        noop(user_features(tweets.limit(50_000), cfg))
+        noop(timeline_floor(tweets.limit(50_000), cfg))
+        spark_runs = [
+            timed_with_cpu(lambda: noop(user_features(tweets, cfg)), jvm_pid) for _ in range(args.repeats + 1)
+        ]
+        feats = user_features(tweets, cfg).cache()
+        n_users = feats.count()
+    spark_first, spark_secs = spark_runs[0][0], statistics.median(t for t, _ in spark_runs[1:])
+    spark_cpu = median_cpu([c for _, c in spark_runs[1:]])
+    floor_runs = [timed_with_cpu(lambda: noop(timeline_floor(tweets, cfg)), jvm_pid) for _ in range(args.repeats)]
+    floor_secs, floor_cpu = statistics.median(t for t, _ in floor_runs), median_cpu([c for _, c in floor_runs])
     # the floor must compress the very bytes the stage compresses, or it proves nothing
     differ = differing_ratios(feats, timeline_floor(tweets, cfg))
     if differ:
@@ -246,7 +301,7 @@ def main() -> None:
     ours = f"SynapseML LightGBM, 200 trees, {args.cores} threads, {stage.data_transfer}"
     rows = [
         ("feature stage (Spark, bz2 UDF), first run", spark_first, f"{n_tweets:,} tweets -> {n_users:,} users"),
-        (f"feature stage, median of {args.repeats} more", spark_secs, ", ".join(f"{t:.1f}" for t in spark_runs[1:])),
+        (f"feature stage, median of {args.repeats} more", spark_secs, ", ".join(f"{t:.1f}" for t, _ in spark_runs[1:])),
         (f"raw bz2 of the same {raw_mb:,.0f} MB ({args.cores} processes)", bz2_secs, f"{len(joined):,} timelines"),
         ("raw bz2, one process (context only)", bz2_one, "a plain loop"),
         ("floor: group by user, join, bz2 UDF (no features)", floor_secs, "same bytes as the stage, checked"),
@@ -273,11 +328,22 @@ def main() -> None:
     print(f"floor / raw bz2: {floor_secs / bz2_secs:.2f}x; feature stage / floor: {spark_secs / floor_secs:.2f}x")
     if pandas_secs is not None:
         print(f"the floor's work in pandas / floor: {pandas_secs / floor_secs:.2f}x")
+    budget = None
+    if spark_cpu and floor_cpu:
+        # a run takes at least (JVM + Python CPU) / cores, so at 1.3x raw bz2 the JVM may use at most this
+        budget = 1.3 * args.cores * bz2_secs - spark_cpu[1]
+        print(f"CPU seconds per run: feature stage JVM {spark_cpu[0]:.1f} + Python {spark_cpu[1]:.1f}; "
+              f"floor JVM {floor_cpu[0]:.1f} + Python {floor_cpu[1]:.1f}; raw bz2 {bz2_one:.1f} (one process)\n"
+              f"JVM budget at the goal: 1.3 x {args.cores} cores x {bz2_secs:.1f} s - the stage's Python "
+              f"{spark_cpu[1]:.1f} = {budget:.1f} CPU s; the floor's JVM uses {floor_cpu[0] / budget:.2f}x it, "
+              f"the stage's {spark_cpu[0] / budget:.2f}x")  # fmt: skip
     print(f"SynapseML / native LightGBM: {synapse_secs / native_secs:.2f}x on {n_users:,} rows, "
           f"{synapse_big / native_big:.2f}x on {big_n:,} rows (goal <= 1.5x); a 1-tree fit alone is "
           f"{synapse_one_tree / native_secs:.2f}x native's 200 trees on {n_users:,} rows")  # fmt: skip
     print(json.dumps({"feature_ratio": spark_secs / bz2_secs, "feature_ratio_first_run": spark_first / bz2_secs,
                       "floor_ratio": floor_secs / bz2_secs, "lightgbm_one_tree_ratio": synapse_one_tree / native_secs,
+                      "jvm_cpu_stage": spark_cpu and spark_cpu[0], "python_cpu_stage": spark_cpu and spark_cpu[1],
+                      "jvm_cpu_floor": floor_cpu and floor_cpu[0], "jvm_cpu_budget": budget,
                       "lightgbm_ratio": synapse_secs / native_secs,
                       "lightgbm_ratio_large": synapse_big / native_big,
                       "lightgbm_ratio_streaming": synapse_streaming / native_secs,

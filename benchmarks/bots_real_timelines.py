@@ -34,7 +34,8 @@ def load_timelines(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def feature_table(spark, tweets: pd.DataFrame, authors: pd.DataFrame) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    from vigie.features.bots import BotFeatureConfig, user_features
+    from vigie.features.bots import FEATURE_SQL_CONF, BotFeatureConfig, user_features
+    from vigie.session import sql_conf
 
     ids = {a: i for i, a in enumerate(sorted(tweets["author_id"].unique()))}
     rows = pd.DataFrame(
@@ -47,7 +48,8 @@ def feature_table(spark, tweets: pd.DataFrame, authors: pd.DataFrame) -> pd.Data
         }
     )
     sdf = spark.createDataFrame(rows).withColumn("created_at", F.col("created_at").cast("timestamp"))
-    feats = user_features(sdf, BotFeatureConfig(min_tweets=5)).toPandas()
+    with sql_conf(spark, FEATURE_SQL_CONF):  # as the stage runs its feature query
+        feats = user_features(sdf, BotFeatureConfig(min_tweets=5)).toPandas()
     cats = authors[["author_id", "account_category"]].rename(columns={"author_id": "screen_name"})
     return feats.merge(cats, on="screen_name", how="left")
 

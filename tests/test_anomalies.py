@@ -18,6 +18,7 @@ from vigie.anomalies.stage import GOLD, REGISTERED_MODEL, load_model, run_anomal
 from vigie.anomalies.volume import flags, score_windows, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
 from vigie.errors import ConfigError
+from vigie.session import sql_conf
 from vigie.versions import installed_version
 
 # -- the volume detector
@@ -147,13 +148,9 @@ def test_features_terms_exclusions_and_utc_time(spark):
     t = datetime(2018, 6, 18, 6, 0)  # a Monday, 06:00 UTC
     rows = [_row(i, t + timedelta(hours=i % 3), ["WorldCup", "POR", "ESP"] if i % 2 else ["FRA"]) for i in range(30)]
     df = _tweets(spark, rows).withColumn("mentions", F.array(F.lit("Bob")))
-    previous = spark.conf.get("spark.sql.session.timeZone")
-    spark.conf.set("spark.sql.session.timeZone", "America/Los_Angeles")  # must not move the hour
-    try:
+    with sql_conf(spark, {"spark.sql.session.timeZone": "America/Los_Angeles"}):  # must not move the hour
         model = feature_pipeline(["worldcup"], vocab_size=10, min_df=1, pca_dims=2).fit(df)
         out = model.transform(df).orderBy("tweet_id").collect()
-    finally:
-        spark.conf.set("spark.sql.session.timeZone", previous)
     assert sorted(out[1]["terms"]) == ["h:esp", "h:por", "m:bob"]
     assert len(out[0]["features"]) == 2 + 4
     assert out[0]["hour_sin"] == pytest.approx(math.sin(2 * math.pi * 6 / 24))

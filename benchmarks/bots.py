@@ -17,6 +17,9 @@ Where /proc exists (Linux), each timed Spark run also counts the CPU seconds of 
 its Python workers. Both sides keep every core busy, so a run takes at least their sum over the cores:
 that gives the JVM's CPU budget under the goal, set against what the floor's and the stage's JVM use.
 
+With --floor-breakdown, also splits the floor's CPU seconds into its steps (scan, shuffle, group and
+join, the hand-off to the UDF), and times the floor on the table's Parquet files read without Delta.
+
 With --other-plans, also times once the other natural plan for the floor, `timeline_in_pandas`:
 the tweets grouped by user straight into pandas (`applyInPandas`), sorted, joined and compressed
 there. It is checked to compress the same bytes, and shows why the floor sorts and joins in the JVM.
@@ -95,12 +98,12 @@ def median_cpu(samples: list) -> tuple[float, float] | None:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
-def timeline_floor(tweets, cfg):
-    """The least a Spark plan does to feed the bz2 UDF: per user, the latest `cfg.max_tweets` texts joined
-    in time order, as the feature stage joins them, with no other feature. Same column name as the stage."""
+def timeline_joined(tweets, cfg):
+    """Per user, the latest `cfg.max_tweets` texts joined in time order, as the feature stage joins them: the
+    floor's work before the UDF."""
     from pyspark.sql import functions as F
 
-    from vigie.features.bots import compression_ratio, joined_texts
+    from vigie.features.bots import joined_texts
 
     timeline = F.array_sort(F.collect_list(F.struct("created_at", "tweet_id", "text")))
     per_user = (
@@ -109,11 +112,20 @@ def timeline_floor(tweets, cfg):
         .agg(F.count("*").alias("n"), timeline.alias("all"))
     )
     start = F.greatest(F.lit(1), F.size("all") - cfg.max_tweets + 1)
-    return (
-        per_user.filter(F.col("n") >= cfg.min_tweets)
-        .withColumn("joined", joined_texts(F.slice("all", start, F.lit(cfg.max_tweets))))
-        .select("user_id", compression_ratio(F.col("joined"), cfg.min_bytes).alias("compression_ratio"))
+    return per_user.filter(F.col("n") >= cfg.min_tweets).select(
+        "user_id", joined_texts(F.slice("all", start, F.lit(cfg.max_tweets))).alias("joined")
     )
+
+
+def timeline_floor(tweets, cfg):
+    """The least a Spark plan does to feed the bz2 UDF: `timeline_joined`, then the stage's UDF, with no other
+    feature. Same column name as the stage."""
+    from pyspark.sql import functions as F
+
+    from vigie.features.bots import compression_ratio
+
+    joined = timeline_joined(tweets, cfg)
+    return joined.select("user_id", compression_ratio(F.col("joined"), cfg.min_bytes).alias("compression_ratio"))
 
 
 def timeline_in_pandas(tweets, cfg):
@@ -140,6 +152,38 @@ def timeline_in_pandas(tweets, cfg):
         .groupBy("user_id")
         .applyInPandas(one_user, "user_id long, compression_ratio double")
     )
+
+
+def floor_breakdown(spark, tweets, cfg, jvm_pid: int, repeats: int) -> list[tuple[str, float, tuple]]:
+    """Where the floor's CPU goes: cumulative steps up to the floor, each timed `repeats` times after a warm-up,
+    interleaved so a slow spell hits every step alike; then the floor over the table's Parquet files read
+    without Delta. Returns (step, median seconds, median (JVM, Python) CPU seconds) per step."""
+    from pyspark.sql import functions as F
+
+    def noop(df) -> None:
+        df.write.format("noop").mode("overwrite").save()
+
+    rows = tweets.filter(F.col("user_id").isNotNull() & F.col("text").isNotNull()).select(
+        "user_id", "created_at", "tweet_id", "text"
+    )
+    parquet = spark.read.parquet(*tweets.inputFiles())  # the files of the table's current version
+    steps = {
+        "scan the 4 columns": rows,
+        "+ shuffle the rows by user": rows.repartition("user_id"),
+        "+ group, sort, join each timeline (no UDF)": timeline_joined(tweets, cfg).select(F.length("joined")),
+        "+ hand to Python, bz2 UDF: the floor": timeline_floor(tweets, cfg),
+        "the floor on the same Parquet files, no Delta": timeline_floor(parquet, cfg),
+    }
+    runs: dict[str, list] = {name: [] for name in steps}
+    for df in steps.values():
+        noop(df)
+    for _ in range(repeats):
+        for name, df in steps.items():
+            runs[name].append(timed_with_cpu(lambda df=df: noop(df), jvm_pid))
+    return [
+        (name, statistics.median(t for t, _ in samples), median_cpu([c for _, c in samples]))
+        for name, samples in runs.items()
+    ]
 
 
 def differing_ratios(a, b) -> int:
@@ -174,6 +218,7 @@ def main() -> None:
     ap.add_argument("--lgbm-rows", type=int, default=1_000_000, help="rows for the larger LightGBM comparison")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each contender after the warm-up")
     ap.add_argument("--other-plans", action="store_true", help="also time the floor's work done in pandas, once")
+    ap.add_argument("--floor-breakdown", action="store_true", help="also split the floor's CPU into its steps")
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "vigie-bench-bots"))
     args = ap.parse_args()
     lake = ensure_lakehouse(Path(args.data), args.tweets, args.cores)
@@ -337,6 +382,17 @@ def main() -> None:
               f"JVM budget at the goal: 1.3 x {args.cores} cores x {bz2_secs:.1f} s - the stage's Python "
               f"{spark_cpu[1]:.1f} = {budget:.1f} CPU s; the floor's JVM uses {floor_cpu[0] / budget:.2f}x it, "
               f"the stage's {spark_cpu[0] / budget:.2f}x")  # fmt: skip
+    if args.floor_breakdown:
+        print(f"\nthe floor step by step, CPU seconds (medians of {args.repeats} interleaved runs):")
+        print(f"{'':48} {'seconds':>8} {'JVM':>6} {'added':>6} {'Python':>7}")
+        jvm_before = 0.0
+        for name, secs, cpu in floor_breakdown(spark, tweets, cfg, jvm_pid, args.repeats):
+            jvm, python = cpu or (float("nan"), float("nan"))
+            apart = name.startswith("the floor on")  # not a step on the way: set against the floor itself
+            added, jvm_before = (float("nan"), jvm_before) if apart else (jvm - jvm_before, jvm)
+            print(f"{name:48} {secs:8.1f} {jvm:6.1f} {added:6.1f} {python:7.1f}")
+        if budget is not None:
+            print(f"the JVM's budget at the goal: {budget:.1f} CPU s")
     print(f"SynapseML / native LightGBM: {synapse_secs / native_secs:.2f}x on {n_users:,} rows, "
           f"{synapse_big / native_big:.2f}x on {big_n:,} rows (goal <= 1.5x); a 1-tree fit alone is "
           f"{synapse_one_tree / native_secs:.2f}x native's 200 trees on {n_users:,} rows")  # fmt: skip

@@ -10,6 +10,7 @@ import tomllib
 from vigie import versions
 from vigie.config import Config, as_dict, load_config
 from vigie.errors import ConfigError
+from vigie.session import local_driver_memory, memory_limit_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,11 +33,38 @@ def test_overrides_are_typed():
         ("nope.x=1", "unknown configuration section 'nope'"),
         ("ingest.split_mb=big", "ingest.split_mb must be a int, got 'big'"),
         ("split_mb=3", "--set takes section.key=value"),
+        ("spark.driver_memory=lots", "spark.driver_memory must be a size such as 8g or 512m, or auto; got 'lots'"),
+        ("spark.driver_memory=8 g", "spark.driver_memory must be a size"),
     ],
 )
 def test_bad_overrides_name_the_problem(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])
+
+
+def test_local_driver_heap_is_half_the_memory_within_bounds_unless_set(monkeypatch):
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+    gib = 2**30
+    assert local_driver_memory("auto", available=16 * gib) == "8192m"
+    assert local_driver_memory("auto", available=gib) == "1024m"  # never below Spark's own default
+    assert local_driver_memory("auto", available=256 * gib) == "31744m"  # compressed object pointers
+    assert local_driver_memory(" 6G ") == "6g"  # a size is taken as given
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "5g")
+    assert local_driver_memory("auto", available=16 * gib) is None  # Spark's launcher reads the variable
+    assert local_driver_memory("2g") == "2g"  # the configured size still wins, as spark.driver.memory does
+
+
+def test_memory_limit_is_the_container_limit_when_lower(tmp_path):
+    machine = memory_limit_bytes(str(tmp_path / "no-cgroup"))
+    assert machine and machine > 2**30
+    (tmp_path / "memory.max").write_text("max\n")  # cgroup v2 without a limit
+    assert memory_limit_bytes(str(tmp_path)) == machine
+    (tmp_path / "memory.max").write_text(f"{2**30}\n")
+    assert memory_limit_bytes(str(tmp_path)) == 2**30
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text(f"{machine * 4}\n")  # v1 says "none" with a huge number
+    assert memory_limit_bytes(str(v1)) == machine
 
 
 def test_missing_conf_file_is_a_clear_error(tmp_path):

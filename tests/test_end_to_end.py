@@ -82,3 +82,17 @@ def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
     assert stages["communities"]["cjk_communities"] and (lake / "reports" / "communities" / "hashtags.gexf").is_file()
     assert stages["ingest"]["accepted"] == truth["expected"]["accepted"]
     assert stages["bots"]["blocklisted"] > 0 and (lake / "exports" / "blocklist.csv").is_file()
+
+
+@pytest.mark.slow
+def test_local_runs_give_the_jvm_the_configured_heap():
+    # the CLI's own session path, in a fresh process: the heap is fixed when the JVM starts
+    code = (
+        "import argparse; from vigie.cli import _spark; from vigie.config import load_config; "
+        "s = _spark(load_config(None, ['spark.driver_memory=1536m']), argparse.Namespace(master='local[1]')); "
+        "print('heap', s.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory())"
+    )
+    proc = run([sys.executable, "-c", code])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    heap = int(next(ln.split()[1] for ln in proc.stdout.splitlines() if ln.startswith("heap ")))
+    assert 1400 * 2**20 < heap <= 1536 * 2**20  # Spark's default would be at most 1024 MiB

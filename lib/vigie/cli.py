@@ -97,7 +97,12 @@ def _spark(cfg: Config, args: argparse.Namespace):
     from vigie.session import get_spark
 
     master = args.master or os.environ.get("VIGIE_SPARK_MASTER") or cfg.spark.master
-    spark = get_spark(app_name=cfg.spark.app_name, master=master, shuffle_partitions=cfg.spark.shuffle_partitions)
+    spark = get_spark(
+        app_name=cfg.spark.app_name,
+        master=master,
+        shuffle_partitions=cfg.spark.shuffle_partitions,
+        driver_memory=cfg.spark.driver_memory,
+    )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

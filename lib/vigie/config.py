@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +20,24 @@ from vigie.errors import ConfigError
 
 DEFAULT_CONF = os.path.join("conf", "vigie.yaml")
 
+# What spark.driver.memory takes: a number of MiB, or one with a unit (Spark's JavaUtils.byteStringAs).
+_BYTE_SIZE = re.compile(r"^\d+(b|k|kb|m|mb|g|gb|t|tb)?$")
+
+
+def driver_memory_setting(value: Any) -> str:
+    """`spark.driver_memory` checked and lower-cased: a size such as 8g or 512m, or "auto"."""
+    text = str(value).strip().lower()
+    if text != "auto" and not _BYTE_SIZE.match(text):
+        raise ConfigError(f"spark.driver_memory must be a size such as 8g or 512m, or auto; got {value!r}")
+    return text
+
 
 @dataclass
 class SparkConfig:
     app_name: str = "vigie"
     master: str = "local[*]"  # ignored under spark-submit and on Databricks
     shuffle_partitions: int = 8
+    driver_memory: str = "auto"  # local runs: the JVM heap, e.g. 8g; auto = half the machine's memory
 
 
 @dataclass
@@ -162,6 +175,7 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
         dotted, value = item.split("=", 1)
         section, key = dotted.split(".", 1)
         _apply(cfg, section, key, yaml.safe_load(value) if value else "")
+    cfg.spark.driver_memory = driver_memory_setting(cfg.spark.driver_memory)  # before any work starts
     return cfg
 
 

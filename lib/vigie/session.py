@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vigie import versions
+from vigie.config import driver_memory_setting
 from vigie.errors import ConfigError
 
 DELTA_CONF = {
@@ -76,16 +77,62 @@ def local_conf(
     return conf
 
 
+# Above about 32 GB the JVM loses compressed object pointers, so a bigger heap holds less.
+MAX_AUTO_HEAP = 31 * 2**30
+
+
+def memory_limit_bytes(cgroup_root: str = "/sys/fs/cgroup") -> int | None:
+    """Memory this process may use: the machine's, or its container's limit when lower; None when unknown."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        pass
+    for name in ("memory.max", "memory/memory.limit_in_bytes"):  # cgroup v2, then v1
+        try:
+            text = Path(cgroup_root, name).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # v2 says "max" when there is no limit
+            limits.append(int(text))
+    return min(limits) if limits else None
+
+
+def local_driver_memory(setting: str, available: int | None = None) -> str | None:
+    """The heap of a local session's JVM, as `spark.driver.memory` takes it; None leaves it to Spark.
+
+    A size ("8g", "512m") is used as given. "auto" defers to SPARK_DRIVER_MEMORY when it is set, else
+    takes half the memory this process may use (`available`, by default `memory_limit_bytes()`), between
+    1g and 31g: the rest is for the Python workers, LightGBM's native memory and the OS. Spark's own
+    default, 1g, makes a laptop spill and fail on dumps that its memory would hold.
+    """
+    value = driver_memory_setting(setting)
+    if value != "auto":
+        return value
+    if os.environ.get("SPARK_DRIVER_MEMORY"):
+        return None
+    total = memory_limit_bytes() if available is None else available
+    if total is None:
+        return None
+    return f"{min(max(total // 2, 2**30), MAX_AUTO_HEAP) // 2**20}m"
+
+
 def get_spark(
     app_name: str = "vigie",
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     shuffle_partitions: int = 8,
+    driver_memory: str | None = None,
 ):
-    """Return the active SparkSession or build one fitting where we run (see module docstring)."""
+    """Return the active SparkSession or build one fitting where we run (see module docstring).
+
+    `driver_memory` sizes a local session's JVM heap (`local_driver_memory`: a size, or "auto"); None
+    leaves Spark's default of 1g. Under spark-submit and on Databricks the launcher owns it.
+    """
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
+    heap = local_driver_memory(driver_memory) if driver_memory is not None else None  # a bad value fails here
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -113,6 +160,8 @@ def get_spark(
         settings.setdefault("spark.sql.session.timeZone", "UTC")
     else:
         settings = local_conf(master or os.environ.get("VIGIE_SPARK_MASTER", "local[*]"), shuffle_partitions)
+        if heap:
+            settings["spark.driver.memory"] = heap
         # PySpark takes the worker interpreter of SQL Python functions from this variable, not the conf.
         os.environ.setdefault("PYSPARK_PYTHON", settings["spark.pyspark.python"])
     settings.update(conf or {})

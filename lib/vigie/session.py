@@ -104,7 +104,7 @@ def local_driver_memory(setting: str, available: int | None = None) -> str | Non
     A size ("8g", "512m") is used as given. "auto" defers to SPARK_DRIVER_MEMORY when it is set, else
     takes half the memory this process may use (`available`, by default `memory_limit_bytes()`), between
     1g and 31g: the rest is for the Python workers, LightGBM's native memory and the OS. Spark's own
-    default, 1g, makes a laptop spill and fail on dumps that its memory would hold.
+    default is 1g, whatever the machine has.
     """
     value = driver_memory_setting(setting)
     if value != "auto":

@@ -98,6 +98,20 @@ def median_cpu(samples: list) -> tuple[float, float] | None:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
+def noop(df) -> None:
+    """Run a plan to the end and throw its rows away: what every timed run does."""
+    df.write.format("noop").mode("overwrite").save()
+
+
+def timeline_rows(tweets):
+    """The rows every timeline is built from: tweets with a user and a text, and the four columns used."""
+    from pyspark.sql import functions as F
+
+    return tweets.filter(F.col("user_id").isNotNull() & F.col("text").isNotNull()).select(
+        "user_id", "created_at", "tweet_id", "text"
+    )
+
+
 def timeline_joined(tweets, cfg):
     """Per user, the latest `cfg.max_tweets` texts joined in time order, as the feature stage joins them: the
     floor's work before the UDF."""
@@ -106,11 +120,7 @@ def timeline_joined(tweets, cfg):
     from vigie.features.bots import joined_texts
 
     timeline = F.array_sort(F.collect_list(F.struct("created_at", "tweet_id", "text")))
-    per_user = (
-        tweets.filter(F.col("user_id").isNotNull() & F.col("text").isNotNull())
-        .groupBy("user_id")
-        .agg(F.count("*").alias("n"), timeline.alias("all"))
-    )
+    per_user = timeline_rows(tweets).groupBy("user_id").agg(F.count("*").alias("n"), timeline.alias("all"))
     start = F.greatest(F.lit(1), F.size("all") - cfg.max_tweets + 1)
     return per_user.filter(F.col("n") >= cfg.min_tweets).select(
         "user_id", joined_texts(F.slice("all", start, F.lit(cfg.max_tweets))).alias("joined")
@@ -132,7 +142,6 @@ def timeline_in_pandas(tweets, cfg):
     """The floor's work done in pandas: each user's tweets sent to Python as a group (`applyInPandas`),
     sorted, the latest `cfg.max_tweets` joined and compressed there. Same output as `timeline_floor`."""
     import pandas as pd
-    from pyspark.sql import functions as F
 
     from vigie.features.bots import bz2_ratio_of
 
@@ -146,43 +155,34 @@ def timeline_in_pandas(tweets, cfg):
         ratio = bz2_ratio_of(raw) if len(raw) >= cfg.min_bytes else None
         return pd.DataFrame({"user_id": [group["user_id"].iloc[0]], "compression_ratio": [ratio]})
 
-    return (
-        tweets.filter(F.col("user_id").isNotNull() & F.col("text").isNotNull())
-        .select("user_id", "created_at", "tweet_id", "text")
-        .groupBy("user_id")
-        .applyInPandas(one_user, "user_id long, compression_ratio double")
-    )
+    return timeline_rows(tweets).groupBy("user_id").applyInPandas(one_user, "user_id long, compression_ratio double")
 
 
-def floor_breakdown(spark, tweets, cfg, jvm_pid: int, repeats: int) -> list[tuple[str, float, tuple]]:
+def floor_breakdown(spark, tweets, cfg, jvm_pid: int, repeats: int) -> list[tuple[str, float, tuple, bool]]:
     """Where the floor's CPU goes: cumulative steps up to the floor, each timed `repeats` times after a warm-up,
     interleaved so a slow spell hits every step alike; then the floor over the table's Parquet files read
-    without Delta. Returns (step, median seconds, median (JVM, Python) CPU seconds) per step."""
+    without Delta, set against the floor rather than the step before. Returns (step, median seconds, median
+    (JVM, Python) CPU seconds, whether it is a step on the way) per step."""
     from pyspark.sql import functions as F
 
-    def noop(df) -> None:
-        df.write.format("noop").mode("overwrite").save()
-
-    rows = tweets.filter(F.col("user_id").isNotNull() & F.col("text").isNotNull()).select(
-        "user_id", "created_at", "tweet_id", "text"
-    )
+    rows = timeline_rows(tweets)
     parquet = spark.read.parquet(*tweets.inputFiles())  # the files of the table's current version
     steps = {
-        "scan the 4 columns": rows,
-        "+ shuffle the rows by user": rows.repartition("user_id"),
-        "+ group, sort, join each timeline (no UDF)": timeline_joined(tweets, cfg).select(F.length("joined")),
-        "+ hand to Python, bz2 UDF: the floor": timeline_floor(tweets, cfg),
-        "the floor on the same Parquet files, no Delta": timeline_floor(parquet, cfg),
+        "scan the 4 columns": (rows, True),
+        "+ shuffle the rows by user": (rows.repartition("user_id"), True),
+        "+ group, sort, join each timeline (no UDF)": (timeline_joined(tweets, cfg).select(F.length("joined")), True),
+        "+ hand to Python, bz2 UDF: the floor": (timeline_floor(tweets, cfg), True),
+        "the floor on the same Parquet files, no Delta": (timeline_floor(parquet, cfg), False),
     }
     runs: dict[str, list] = {name: [] for name in steps}
-    for df in steps.values():
+    for df, _ in steps.values():
         noop(df)
     for _ in range(repeats):
-        for name, df in steps.items():
+        for name, (df, _) in steps.items():
             runs[name].append(timed_with_cpu(lambda df=df: noop(df), jvm_pid))
     return [
-        (name, statistics.median(t for t, _ in samples), median_cpu([c for _, c in samples]))
-        for name, samples in runs.items()
+        (name, statistics.median(t for t, _ in runs[name]), median_cpu([c for _, c in runs[name]]), on_the_way)
+        for name, (_, on_the_way) in steps.items()
     ]
 
 
@@ -239,9 +239,6 @@ def main() -> None:
 
     # warm-up on a sample (Python UDF workers, Delta log), so the figure is the stage itself. The first
     # full run still pays for the JVM compiling its code paths, a fixed cost reported on its own.
-    def noop(df) -> None:
-        df.write.format("noop").mode("overwrite").save()
-
     jvm_pid = spark.sparkContext._gateway.proc.pid  # local mode: the JVM this driver launched
     noop(timeline_floor(tweets.limit(50_000), cfg))
     with sql_conf(spark, FEATURE_SQL_CONF):  # as the stage runs its feature query
@@ -386,10 +383,9 @@ def main() -> None:
         print(f"\nthe floor step by step, CPU seconds (medians of {args.repeats} interleaved runs):")
         print(f"{'':48} {'seconds':>8} {'JVM':>6} {'added':>6} {'Python':>7}")
         jvm_before = 0.0
-        for name, secs, cpu in floor_breakdown(spark, tweets, cfg, jvm_pid, args.repeats):
+        for name, secs, cpu, on_the_way in floor_breakdown(spark, tweets, cfg, jvm_pid, args.repeats):
             jvm, python = cpu or (float("nan"), float("nan"))
-            apart = name.startswith("the floor on")  # not a step on the way: set against the floor itself
-            added, jvm_before = (float("nan"), jvm_before) if apart else (jvm - jvm_before, jvm)
+            added, jvm_before = (jvm - jvm_before, jvm) if on_the_way else (float("nan"), jvm_before)
             print(f"{name:48} {secs:8.1f} {jvm:6.1f} {added:6.1f} {python:7.1f}")
         if budget is not None:
             print(f"the JVM's budget at the goal: {budget:.1f} CPU s")

@@ -1,7 +1,7 @@
 """Local driver heap: stages run through the CLI with Spark's default heap (1g) against vigie's `auto`.
 
-1. Generates `--tweets` tweets and ingests them, once (the same folders as benchmarks/bots.py, so
-   its data is reused).
+1. Generates `--tweets` tweets and ingests them, once (`bots.ensure_lakehouse`: the same folders as
+   benchmarks/bots.py, so its data is reused).
 2. Runs each of `--stages` as its own `vigie` process in local[2], alternating the two heaps, since
    the heap is fixed when the JVM starts: wall time and peak memory of the process tree of each run,
    and the ratios, auto against the 1g baseline.
@@ -16,12 +16,14 @@ import json
 import os
 import statistics
 import sys
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _measure import run_measured  # noqa: E402
+from bots import ensure_lakehouse  # noqa: E402
 
 BASELINE = "1g"  # Spark's own default
 
@@ -38,15 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     from vigie.session import local_driver_memory
 
     vigie = os.path.join(os.path.dirname(sys.executable), "vigie")
-    dump = os.path.join(args.workdir, f"dump-{args.tweets}")
-    lake = os.path.join(args.workdir, f"lake-{args.tweets}")
+    lake = str(ensure_lakehouse(Path(args.workdir), args.tweets, cores=2))
     env = {k: v for k, v in os.environ.items() if k != "SPARK_DRIVER_MEMORY"}  # else auto defers to it
     env.update(VIGIE_SPARK_MASTER="local[2]", PYSPARK_PYTHON=sys.executable)
-    if not os.path.exists(os.path.join(dump, "_truth.json")):
-        cmd = [vigie, "generate", "--out", dump, "--tweets", str(args.tweets), "--files", "2"]
-        print(f"generate: {run_measured(cmd, env=env)[0]:.0f}s")
-    if not os.path.exists(os.path.join(lake, "silver", "tweets", "_delta_log")):
-        print(f"ingest: {run_measured([vigie, 'ingest', dump, '--lakehouse', lake], env=env)[0]:.0f}s")
+    settings = [a for kv in args.set for a in ("--set", kv)]
 
     auto = local_driver_memory("auto")
     heaps = {BASELINE: BASELINE, f"auto ({auto})": "auto"}
@@ -54,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     for stage in args.stages.split(","):
         for _ in range(args.repeats):
             for label, setting in heaps.items():
-                settings = [a for kv in args.set for a in ("--set", kv)]
                 cmd = [vigie, stage, "--lakehouse", lake, *settings, "--set", f"spark.driver_memory={setting}"]
                 secs, peak, _ = run_measured(cmd, env=env)
                 results.setdefault((stage, label), []).append((secs, peak))
@@ -62,16 +58,14 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{args.tweets:,} tweets generated, local[2]; medians of {args.repeats} runs of each heap, alternating")
     print(f"{'stage':<12} {'heap':<14} {'seconds':>8} {'peak MB':>9} {'time ratio':>11} {'memory ratio':>13}")
-    summary = {}
-    for (stage, label), runs in results.items():
-        secs = statistics.median(s for s, _ in runs)
-        peak = statistics.median(m for _, m in runs)
-        base = results[(stage, BASELINE)]
-        base_secs = statistics.median(s for s, _ in base)
-        base_peak = statistics.median(m for _, m in base)
+    medians = {
+        key: (statistics.median(s for s, _ in runs), statistics.median(m for _, m in runs))
+        for key, runs in results.items()
+    }
+    for (stage, label), (secs, peak) in medians.items():
+        base_secs, base_peak = medians[(stage, BASELINE)]
         print(f"{stage:<12} {label:<14} {secs:8.1f} {peak:9,.0f} {secs / base_secs:10.2f}x {peak / base_peak:12.2f}x")
-        summary[f"{stage} {label}"] = {"seconds": secs, "peak_mb": peak}
-    print(json.dumps(summary))
+    print(json.dumps({f"{stage} {label}": {"seconds": s, "peak_mb": m} for (stage, label), (s, m) in medians.items()}))
     return 0
 
 

@@ -35,7 +35,7 @@ def heap_settings(spec: str, available: int | None) -> dict[str, str]:
 
     `available` is the memory `auto` divides (`memory_limit_bytes()`).
     """
-    from vigie.session import local_driver_memory
+    from vigie.session import auto_heap, local_driver_memory
 
     heaps = {}
     for name in (h.strip() for h in spec.split(",")):
@@ -44,7 +44,7 @@ def heap_settings(spec: str, available: int | None) -> dict[str, str]:
         elif name == "quarter":
             if available is None:
                 raise SystemExit("quarter: this machine's memory could not be read")
-            quarter = local_driver_memory("auto", available // 2)  # half of a half, with auto's 1g-31g bounds
+            quarter = auto_heap(available, divisor=4)  # within auto's 1g-31g bounds
             heaps[f"quarter ({quarter})"] = quarter
         else:
             heaps[name] = local_driver_memory(name)  # a malformed size fails here, before any run

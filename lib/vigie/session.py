@@ -98,6 +98,11 @@ def memory_limit_bytes(cgroup_root: str = "/sys/fs/cgroup") -> int | None:
     return min(limits) if limits else None
 
 
+def auto_heap(total: int, divisor: int = 2) -> str:
+    """A share of `total` bytes (half by default: what `auto` takes) as a heap size, between 1g and 31g."""
+    return f"{min(max(total // divisor, 2**30), MAX_AUTO_HEAP) // 2**20}m"
+
+
 def local_driver_memory(setting: str, available: int | None = None) -> str | None:
     """The heap of a local session's JVM, as `spark.driver.memory` takes it; None leaves it to Spark.
 
@@ -114,7 +119,7 @@ def local_driver_memory(setting: str, available: int | None = None) -> str | Non
     total = memory_limit_bytes() if available is None else available
     if total is None:
         return None
-    return f"{min(max(total // 2, 2**30), MAX_AUTO_HEAP) // 2**20}m"
+    return auto_heap(total)
 
 
 def get_spark(

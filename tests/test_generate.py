@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime
 
@@ -23,6 +26,18 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
         generate(str(out), tweets=1500, seed=seed, files=2, progress=lambda _: None)
     assert digest(a) == digest(b)
     assert digest(a) != digest(c)
+
+
+def test_same_seed_gives_identical_files_across_processes(tmp_path):
+    """Python salts str hashes per process (PYTHONHASHSEED), so one process cannot show this."""
+    outs = []
+    for salt in ("1", "2"):
+        out = tmp_path / salt
+        env = {**os.environ, "PYTHONHASHSEED": salt}
+        cmd = [sys.executable, "-m", "vigie.cli", "generate", "--out", str(out), "--tweets", "1500", "--files", "2"]
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        outs.append(digest(out))
+    assert outs[0] == outs[1]
 
 
 def test_truth_counts_match_the_lines_written(tmp_path):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import itertools
 import json
 import math
@@ -270,7 +271,7 @@ class _Shard:
             ents["urls"].append(
                 {
                     "url": url,
-                    "expanded_url": f"https://example.org/worldcup/{abs(hash(url)) % 1000}",
+                    "expanded_url": f"https://example.org/worldcup/{_stable_hash(url) % 1000}",
                     "display_url": "example.org/worldcup",
                     "indices": [i, i + len(url)],
                 }
@@ -308,7 +309,7 @@ class _Shard:
         if self.rng.random() < 0.12:
             city = f"{u.country}-city-{u.id % 7}"
             o["place"] = {
-                "id": f"{abs(hash(city)) % 16**12:012x}",
+                "id": f"{_stable_hash(city) % 16**12:012x}",
                 "place_type": "city",
                 "name": city,
                 "full_name": city,
@@ -577,6 +578,11 @@ def _write_shard(args: tuple[int, int, int, int, str, str, str]) -> dict[str, in
 
 def _n_users(total_tweets: int) -> int:
     return max(200, total_tweets // 25)
+
+
+def _stable_hash(text: str) -> int:
+    """The same number in every process: the builtin hash() of a str is salted per process."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def generate(

@@ -11,7 +11,9 @@
 2. SynapseML LightGBMClassifier against native lightgbm: same rows, features, parameters and
    iterations (early stopping off, so both grow the same number of trees), with the stage's bulk
    transfer and, for comparison, SynapseML's default streaming transfer. Goal: at most 1.5x. Also
-   timed: a 1-tree SynapseML fit, its fixed cost (Spark jobs, Python-to-JVM parameters, set-up).
+   timed: a 1-tree SynapseML fit, its fixed cost (Spark jobs, Python-to-JVM parameters, set-up), and
+   two layouts that could cut it: the rows in one partition (one LightGBM worker, no network between
+   tasks) and barrier execution.
 
 Where /proc exists (Linux), each timed Spark run also counts the CPU seconds of the Spark JVM and of
 its Python workers. Both sides keep every core busy, so a run takes at least their sum over the cores:
@@ -338,6 +340,14 @@ def main() -> None:
     streaming = dict(numThreads=args.cores, dataTransferMode="streaming", matrixType="auto")  # SynapseML's defaults
     synapse_streaming = statistics.median([synapse_fit(data, **streaming) for _ in reps])
     synapse_big_streaming = statistics.median([synapse_fit(big, **streaming) for _ in reps])
+    # where SynapseML's fixed cost is not: one partition (one LightGBM worker, no network between tasks),
+    # and barrier execution (all tasks started together), on the stage's bulk transfer
+    one_part = data.coalesce(1).cache()
+    one_part.count()
+    synapse_one_part = statistics.median([synapse_fit(one_part, numThreads=args.cores) for _ in reps])
+    synapse_barrier = statistics.median(
+        [synapse_fit(data, numThreads=args.cores, useBarrierExecutionMode=True) for _ in reps]
+    )
     native_big = statistics.median([native_fit(xb, yb) for _ in reps])
 
     ours = f"SynapseML LightGBM, 200 trees, {args.cores} threads, {stage.data_transfer}"
@@ -352,9 +362,11 @@ def main() -> None:
             if pandas_secs is not None
             else []
         ),
-        (ours, synapse_secs, f"{n_users:,} rows"),
+        (ours, synapse_secs, f"{n_users:,} rows, {data.rdd.getNumPartitions()} tasks"),
         ("SynapseML LightGBM, 1 tree (its fixed cost)", synapse_one_tree, f"{n_users:,} rows"),
         ("SynapseML LightGBM, streaming (SynapseML's default)", synapse_streaming, f"{n_users:,} rows"),
+        ("SynapseML LightGBM, one partition", synapse_one_part, f"{n_users:,} rows, 1 task"),
+        ("SynapseML LightGBM, barrier execution", synapse_barrier, f"{n_users:,} rows"),
         ("native lightgbm, 200 trees", native_secs, f"{len(local):,} rows"),
         (ours, synapse_big, f"{big_n:,} rows"),
         ("SynapseML LightGBM, threads left to LightGBM", synapse_big_guess, f"{big_n:,} rows"),
@@ -399,6 +411,8 @@ def main() -> None:
                       "lightgbm_ratio": synapse_secs / native_secs,
                       "lightgbm_ratio_large": synapse_big / native_big,
                       "lightgbm_ratio_streaming": synapse_streaming / native_secs,
+                      "lightgbm_ratio_one_partition": synapse_one_part / native_secs,
+                      "lightgbm_ratio_barrier": synapse_barrier / native_secs,
                       "lightgbm_ratio_large_streaming": synapse_big_streaming / native_big}))  # fmt: skip
 
 

@@ -207,6 +207,27 @@ def test_drivers_measure_excess_over_the_same_hour_on_other_days(spark):
     assert [r.key for r in got] == ["poresp"]  # #fra and #misc are at their usual count: no excess
 
 
+def test_window_keywords_do_not_depend_on_how_the_rows_are_partitioned(spark):
+    """The sampled tweets and their order in YAKE's document come from the tweets, not the shuffle."""
+    base = datetime(2018, 6, 15, 18, 0)
+    words = ["penalty", "keeper", "goal", "referee", "striker", "offside", "corner", "header", "tackle", "volley"]
+    rows = [_row(i, base + timedelta(minutes=i % 50), ["POR"]) for i in range(60)]
+    rows = [
+        (*r[:-1], f"{words[i % 10]} {words[i * 7 % 10]} saved {words[i * 3 % 10]} again") for i, r in enumerate(rows)
+    ]
+    w = explore.with_windows(_tweets(spark, rows), 3600).cache()
+    anomalous = w.select("window_start", "phase").distinct()
+
+    def keywords(frame, seed=3):
+        got = D.window_keywords(frame, anomalous, n_keywords=8, max_tweets=12, seed=seed).collect()
+        return sorted((r.keyword, round(r.yake_score, 9)) for r in got)
+
+    one = keywords(w.coalesce(1))
+    assert len(one) >= 4
+    assert keywords(w.repartition(4)) == one == keywords(w.orderBy(F.desc("tweet_id")).repartition(3))
+    assert keywords(w.coalesce(1), seed=4) != one  # the seed does pick other tweets
+
+
 def test_median_with_zeros_pads_missing_windows(spark):
     df = spark.createDataFrame([([5, 1], 4), ([3, 3, 9], 3), ([], 2)], "v array<long>, n int")
     got = [r[0] for r in df.select(D._median_with_zeros(F.col("v"), F.col("n"))).collect()]

@@ -27,6 +27,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from vigie.anomalies.explore import kept_tags
+from vigie.sampling import stable_uniform
 
 KINDS = ("hashtag", "user", "tweet", "country", "lang", "keyword")
 STOPWORD_LANGUAGES = ["english", "spanish", "portuguese", "french", "german", "russian", "italian", "dutch"]
@@ -107,12 +108,15 @@ def window_keywords(tweets_w: DataFrame, anomalous: DataFrame, n_keywords: int, 
     """YAKE keywords of each anomalous window: (window_start, phase, keyword, yake_score)."""
     ranked = (
         tweets_w.join(F.broadcast(anomalous.select("window_start")), "window_start")
-        .select("window_start", "phase", clean_text().alias("clean"))
+        .select("window_start", "phase", "tweet_id", clean_text().alias("clean"))
         .where(F.length("clean") > 0)
-        .withColumn("r", F.row_number().over(Window.partitionBy("window_start").orderBy(F.rand(seed))))
+        .withColumn("_u", stable_uniform(seed, "tweet_id"))
+        .withColumn("r", F.row_number().over(Window.partitionBy("window_start").orderBy("_u", "tweet_id")))
         .where(F.col("r") <= max_tweets)
     )
-    docs = ranked.groupBy("window_start", "phase").agg(F.array_join(F.collect_list("clean"), "\n").alias("doc"))
+    # in draw order: YAKE weighs where a word first appears, so the document's order must not follow the shuffle
+    in_order = F.transform(F.array_sort(F.collect_list(F.struct("r", "clean"))), lambda t: t["clean"])
+    docs = ranked.groupBy("window_start", "phase").agg(F.array_join(in_order, "\n").alias("doc"))
     model = keyword_pipeline(n_keywords).fit(docs)
     out = model.transform(docs).select(
         "window_start", "phase", F.explode(F.arrays_zip("keywords.result", "keywords.metadata")).alias("k")

@@ -38,6 +38,7 @@ from vigie.anomalies.forest import FLAG_COL, SCORE_COL, ForestParams, TuneConfig
 from vigie.anomalies.volume import flags, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
 from vigie.errors import ConfigError, InputError
+from vigie.sampling import stable_uniform
 
 REGISTERED_MODEL = "vigie-anomalies"
 GOLD = {
@@ -155,7 +156,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
         labels = _labels(spark, lakehouse, cfg)
         pool = featurized if labels is None else featurized.join(labels, "tweet_id")
         fraction = min(1.0, cfg.tuning_rows / max(1, n_tweets if labels is None else pool.count()))
-        sample = pool.sample(fraction=fraction, seed=cfg.seed).select(
+        sample = pool.where(stable_uniform(cfg.seed, "tweet_id") < fraction).select(
             "features", *(["label"] if labels is not None else [])
         )
         tune_cfg = TuneConfig(

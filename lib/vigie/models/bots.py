@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from vigie.errors import ConfigError
+from vigie.sampling import stable_uniform
 from vigie.session import executor_cores
 
 FEATURES = ["compression_ratio", "is_near_rate", "uniq_ratio"]
@@ -75,12 +76,15 @@ def with_weak_label(features: DataFrame, label_regex: str) -> DataFrame:
 
 def with_validation_split(labelled: DataFrame, fraction: float, seed: int) -> DataFrame:
     """`is_validation`, stratified: exactly ceil(fraction * positives) weak positives, and a random share
-    of the rest. A plain random split can leave a rare label out of validation, and AUC undefined."""
-    positives = labelled.filter("weak_label = 1").withColumn("_r", F.rand(seed))
+    of the rest. A plain random split can leave a rare label out of validation, and AUC undefined.
+    The draws hash each user_id with the seed, so the split does not depend on the partitioning."""
+    positives = labelled.filter("weak_label = 1").withColumn("_r", stable_uniform(seed, "user_id"))
     n_pos = positives.count()
     k = max(1, math.ceil(fraction * n_pos)) if n_pos > 1 else 0
-    ranked = positives.withColumn("is_validation", F.row_number().over(Window.orderBy("_r")) <= k).drop("_r")
-    negatives = labelled.filter("weak_label = 0").withColumn("is_validation", F.rand(seed + 1) < fraction)
+    ranked = positives.withColumn("is_validation", F.row_number().over(Window.orderBy("_r", "user_id")) <= k).drop("_r")
+    negatives = labelled.filter("weak_label = 0").withColumn(
+        "is_validation", stable_uniform(seed + 1, "user_id") < fraction
+    )
     return ranked.unionByName(negatives)
 
 

@@ -1,0 +1,28 @@
+"""Draws from the rows' keys: uniform, and the same however Spark has partitioned the rows."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from vigie.sampling import stable_uniform
+
+
+def test_draws_are_uniform_and_follow_the_rows_not_the_partitions(spark):
+    df = spark.range(20_000).withColumnRenamed("id", "tweet_id")
+
+    def draws(frame, seed=1):
+        return dict(frame.select("tweet_id", stable_uniform(seed, "tweet_id").alias("u")).collect())
+
+    one = draws(df.coalesce(1))
+    assert one == draws(df.repartition(6)) == draws(df.orderBy(F.rand(2)).repartition(3))
+    assert min(one.values()) >= 0.0 and max(one.values()) < 1.0
+    deciles = [sum(1 for u in one.values() if k / 10 <= u < (k + 1) / 10) for k in range(10)]
+    assert all(1800 < n < 2200 for n in deciles), deciles  # 2,000 expected in each, sd about 42
+    other = draws(df, seed=2)
+    assert sum(one[i] == other[i] for i in one) < 5  # another seed, other draws
+
+
+def test_draws_need_a_key():
+    with pytest.raises(ValueError, match="key column"):
+        stable_uniform(1)

@@ -266,6 +266,22 @@ def test_validation_split_always_holds_some_of_a_rare_label(spark):
         assert 0.15 < neg_share < 0.35
 
 
+def test_validation_split_does_not_depend_on_how_the_rows_are_partitioned(spark):
+    """The same users and seed give the same split on a laptop and on a cluster (other scan partitions)."""
+    from vigie.models.bots import with_validation_split
+
+    rows = [(i, 1.0 if i % 50 == 0 else 0.0) for i in range(2000)]
+    df = spark.createDataFrame(rows, "user_id long, weak_label double")
+
+    def held_out(frame, seed=7):
+        split = with_validation_split(frame, 0.25, seed)
+        return {r.user_id for r in split.filter("is_validation").select("user_id").collect()}
+
+    one = held_out(df.coalesce(1))
+    assert one == held_out(df.repartition(5)) == held_out(df.orderBy(F.desc("user_id")).repartition(3))
+    assert one != held_out(df.coalesce(1), seed=8)
+
+
 def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
     from vigie.models.bots import flag
 
@@ -273,6 +289,30 @@ def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
     scored = spark.createDataFrame(rows, "user_id long, score double, is_near_rate double, compression_ratio double")
     out = flag(scored, 0.5, 0.05).filter("flagged").select("user_id").collect()
     assert sorted(r[0] for r in out) == [0, 1, 2, 9, 19]  # the 3 above, then the ties with most periodicity
+
+
+def test_blocklist_samples_are_the_latest_tweets_newest_first_however_partitioned(spark):
+    from vigie.bots import blocklist
+
+    scores = spark.createDataFrame(
+        [(u, f"acct{u}", 0.9 - u / 100, 1.0, 40, 0.2, 0.8, 0.5, u < 3) for u in range(6)],
+        "user_id long, screen_name string, score double, weak_label double, tweet_count long, "
+        "compression_ratio double, is_near_rate double, uniq_ratio double, flagged boolean",
+    )
+    t0 = datetime(2018, 6, 20, 12, 0)
+    # user u's tweet k at minute k; tweets 10 and 11 share the latest second, so tweet_id breaks the tie
+    tweets = spark.createDataFrame(
+        [
+            (u, u * 100 + k, t0 + timedelta(minutes=min(k, 10)), f"u{u}  tweet\n{k}")
+            for u in range(6)
+            for k in range(12)
+        ],
+        "user_id long, tweet_id long, created_at timestamp, text string",
+    )
+    expected = {u: f"u{u} tweet 11 || u{u} tweet 10 || u{u} tweet 9" for u in range(3)}
+    for frame in (tweets.coalesce(1), tweets.repartition(7), tweets.orderBy(F.rand(5)).repartition(3)):
+        got = {r.user_id: r.sample_tweets for r in blocklist(scores, frame).collect()}
+        assert got == expected
 
 
 def test_percentiles_from_quantile_sketches_match_percent_rank(spark):

@@ -17,7 +17,7 @@ from vigie.anomalies.nab import evaluate_nab
 from vigie.anomalies.stage import GOLD, REGISTERED_MODEL, load_model, run_anomalies
 from vigie.anomalies.volume import flags, score_windows, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
-from vigie.errors import ConfigError
+from vigie.errors import ConfigError, InputError
 from vigie.session import sql_conf
 from vigie.versions import installed_version
 
@@ -112,6 +112,55 @@ def test_em_ranks_forests_as_auc_does_on_labelled_data(spark, shared_data):
         auc.close()
     assert auc_good > auc_poor + 0.05
     assert em_good > em_poor
+
+
+def _shuffled(df):
+    """The same rows in 1, 4 and 7 partitions, the last in another order."""
+    return [df.coalesce(1), df.repartition(4), df.orderBy(F.rand(11)).repartition(7)]
+
+
+def test_forest_and_tuning_do_not_depend_on_how_the_rows_are_partitioned(spark):
+    # SynapseML's IsolationForest seeds each partition by its index: without a fixed layout, the
+    # same tweets in other partitions grew another forest (scores up to 0.045 apart on 20k rows)
+    from pyspark.ml.feature import VectorAssembler
+
+    from vigie.anomalies.forest import SCORE_COL, ForestParams, TuneConfig, isolation_forest, tune
+    from vigie.sampling import stable_layout
+
+    df = spark.range(3000).withColumnRenamed("id", "tweet_id")
+    for k in range(3):
+        df = df.withColumn(f"x{k}", (F.pmod(F.xxhash64("tweet_id", F.lit(k)), F.lit(10**6)) / 1e6) ** (k + 1))
+    df = VectorAssembler(inputCols=["x0", "x1", "x2"], outputCol="features").transform(df).cache()
+    scores, tuned = [], []
+    for frame in _shuffled(df):
+        model = isolation_forest(ForestParams(60, 128, 0.02), 7).fit(stable_layout(frame, "tweet_id", 3000, 1000))
+        got = model.transform(df).select("tweet_id", SCORE_COL).toPandas().set_index("tweet_id").sort_index()
+        scores.append(got[SCORE_COL].to_numpy())
+        cfg = TuneConfig(objective="mean_score", trials=2, seed=3)  # EM saturates on these uniform columns
+        tuned.append(tune(frame.select("tweet_id", "features"), cfg, key="tweet_id").trials)
+    assert all(np.array_equal(scores[0], s) for s in scores[1:])
+    assert tuned[0] == tuned[1] == tuned[2]
+    assert len(tuned[0]) == 2 and np.isfinite(tuned[0][0]["value"])
+
+
+def test_vocabulary_ranks_ties_by_term_however_partitioned(spark):
+    from pyspark.ml.feature import CountVectorizer
+
+    from vigie.anomalies.features import RankedVocabulary
+
+    # uses: a 6; b, c, d, e 3 each (tied at the cut); f 2, in one tweet only (min_df 2 drops it)
+    docs = [["a", "b"], ["a", "c", "d"], ["a", "e"], ["a", "b", "a"], ["c", "d", "e", "b"], ["a", "c"]]
+    docs += [["d", "e"], ["f", "f"]]
+    df = spark.createDataFrame([(i, d) for i, d in enumerate(docs)], "tweet_id long, terms array<string>")
+    est = RankedVocabulary("terms", "tf", vocab_size=3, min_df=2)
+    assert [est.vocabulary(f) for f in _shuffled(df)] == [["a", "b", "c"]] * 3
+    assert est.fit(df).vocabulary == ["a", "b", "c"]
+    # with no tie at the cut it keeps what Spark's CountVectorizer keeps, in the same order
+    wide = RankedVocabulary("terms", "tf", vocab_size=10, min_df=1).vocabulary(df)
+    spark_cv = CountVectorizer(inputCol="terms", outputCol="tf", vocabSize=1, minDF=1.0).fit(df).vocabulary
+    assert wide[:1] == spark_cv == ["a"] and sorted(wide) == list("abcdef")
+    with pytest.raises(InputError, match="min_df"):
+        RankedVocabulary("terms", "tf", vocab_size=3, min_df=9).fit(df)
 
 
 def test_unknown_objective_is_a_clear_error(spark):

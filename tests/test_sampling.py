@@ -26,3 +26,17 @@ def test_draws_are_uniform_and_follow_the_rows_not_the_partitions(spark):
 def test_draws_need_a_key():
     with pytest.raises(ValueError, match="key column"):
         stable_uniform(1)
+
+
+def test_layout_depends_on_the_rows_alone(spark):
+    from vigie.sampling import stable_layout
+
+    df = spark.range(2500).withColumnRenamed("id", "tweet_id")
+    layouts = [
+        stable_layout(frame, "tweet_id", 2500, rows_per_partition=1000).rdd.glom().map(lambda p: [r[0] for r in p])
+        for frame in (df.coalesce(1), df.repartition(5), df.orderBy(F.rand(4)).repartition(3))
+    ]
+    first = layouts[0].collect()
+    assert len(first) == 3  # ceil(2,500 / 1,000)
+    assert all(part == sorted(part) for part in first) and sum(map(len, first)) == 2500
+    assert all(other.collect() == first for other in layouts[1:])

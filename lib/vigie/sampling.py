@@ -7,7 +7,9 @@ samples or splits with it cannot be reproduced from its seed. These draws hash t
 
 from __future__ import annotations
 
-from pyspark.sql import Column
+import math
+
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 _BITS = 53  # a double holds 53-bit integers exactly
@@ -22,3 +24,13 @@ def stable_uniform(seed: int, *keys: str | Column) -> Column:
         raise ValueError("stable_uniform needs at least one key column")
     bits = F.shiftrightunsigned(F.xxhash64(F.lit(seed), *keys), 64 - _BITS)
     return bits.cast("double") / float(1 << _BITS)
+
+
+def stable_layout(df: DataFrame, key: str, rows: int, rows_per_partition: int = 1_000_000) -> DataFrame:
+    """`df` in partitions and an order that depend on its rows alone: hashed by `key` (unique per row)
+    into ceil(rows / rows_per_partition) partitions, sorted by `key` inside each.
+
+    For estimators that draw per partition, such as SynapseML's IsolationForest: it seeds each
+    partition by its index, so the same rows scanned into other partitions grow another forest."""
+    partitions = max(1, math.ceil(rows / rows_per_partition))
+    return df.repartition(partitions, key).sortWithinPartitions(key)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.feature import IDF, PCA, CountVectorizer, SQLTransformer, VectorAssembler
+from pyspark.ml import Estimator, Pipeline, PipelineModel
+from pyspark.ml.feature import IDF, PCA, CountVectorizerModel, SQLTransformer, VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from vigie.errors import InputError
 
 TIME_COLUMNS = ["hour_sin", "hour_cos", "dow_sin", "dow_cos"]
 # the silver/tweets columns feature_pipeline reads: the logged model's input signature
@@ -58,12 +60,44 @@ def time_sql() -> str:
     )
 
 
+class RankedVocabulary(Estimator):
+    """CountVectorizer's vocabulary (the `vocab_size` terms most used, among those in at least `min_df`
+    documents), with ties ranked by the term. Spark's CountVectorizer keeps whichever tied terms its
+    partitions return first, so the same tweets split otherwise gave another vocabulary."""
+
+    def __init__(self, input_col: str, output_col: str, vocab_size: int, min_df: int):
+        super().__init__()
+        self.input_col, self.output_col, self.vocab_size, self.min_df = input_col, output_col, vocab_size, min_df
+
+    def vocabulary(self, dataset: DataFrame) -> list[str]:
+        counted = F.transform(
+            F.array_distinct(F.col(self.input_col)),
+            lambda t: F.struct(t.alias("term"), F.size(F.filter(self.input_col, lambda x: x == t)).alias("n")),
+        )
+        rows = (
+            dataset.select(F.explode(counted).alias("c"))
+            .groupBy(F.col("c.term").alias("term"))
+            .agg(F.sum("c.n").alias("uses"), F.count("*").alias("documents"))
+            .where(F.col("documents") >= self.min_df)
+            .orderBy(F.col("uses").desc(), "term")
+            .limit(self.vocab_size)
+            .collect()
+        )
+        return [r.term for r in rows]
+
+    def _fit(self, dataset: DataFrame) -> CountVectorizerModel:
+        vocabulary = self.vocabulary(dataset)
+        if not vocabulary:
+            raise InputError(f"no hashtag or mention occurs in {self.min_df} tweets or more: lower anomalies.min_df")
+        return CountVectorizerModel.from_vocabulary(vocabulary, inputCol=self.input_col, outputCol=self.output_col)
+
+
 def feature_pipeline(excluded: Sequence[str], vocab_size: int, min_df: int, pca_dims: int) -> Pipeline:
     """Unfitted pipeline: terms -> counts -> TF-IDF -> PCA -> + time -> `features`."""
     prepare = SQLTransformer(statement=f"SELECT *, {terms_sql(excluded)} AS terms, {time_sql()} FROM __THIS__")
     stages = [
         prepare,
-        CountVectorizer(inputCol="terms", outputCol="tf", vocabSize=vocab_size, minDF=float(min_df)),
+        RankedVocabulary("terms", "tf", vocab_size, min_df),
         IDF(inputCol="tf", outputCol="tfidf"),
     ]
     text_col = "tfidf"

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from vigie.anomalies import criteria
 from vigie.errors import ConfigError
+from vigie.sampling import stable_layout
 
 OBJECTIVES = {"em": "maximize", "mv": "minimize", "mean_score": "minimize", "auc": "maximize"}
 SCORE_COL, FLAG_COL = "outlier_score", "is_outlier"
@@ -85,9 +86,9 @@ def isolation_forest(params: ForestParams, seed: int, features_col: str = "featu
     )
 
 
-def _collect(df: DataFrame, label: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _collect(df: DataFrame, label: bool, key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     cols = ["features", "label"] if label else ["features"]
-    rows = df.select(*cols).collect()
+    rows = (df.orderBy(key) if key else df).select(*cols).collect()
     x = np.array([r["features"].toArray() for r in rows], dtype=float)
     y = np.array([r["label"] for r in rows], dtype=float) if label else None
     return x, y
@@ -98,18 +99,21 @@ def _frame(spark, x: np.ndarray, uniform: np.ndarray | None = None) -> DataFrame
     rows = [(Vectors.dense(r), False) for r in x]
     if uniform is not None:
         rows += [(Vectors.dense(r), True) for r in uniform]
-    return spark.createDataFrame(rows, ["features", "is_uniform"]).cache()
+    indexed = [(i, *r) for i, r in enumerate(rows)]
+    frame = spark.createDataFrame(indexed, ["_i", "features", "is_uniform"])
+    # as many partitions on a laptop as on a cluster: the forest seeds each partition by its index
+    return stable_layout(frame, "_i", len(indexed)).drop("_i").cache()
 
 
 class _Objective:
     """Scores one parameter set on the tuning sample; the same sub-spaces and points for every trial."""
 
-    def __init__(self, sample: DataFrame, cfg: TuneConfig):
+    def __init__(self, sample: DataFrame, cfg: TuneConfig, key: str | None = None):
         if cfg.objective not in OBJECTIVES:
             raise ConfigError(f"anomalies.objective must be one of {sorted(OBJECTIVES)}, got {cfg.objective!r}")
         self.cfg = cfg
         spark = sample.sparkSession
-        x, y = _collect(sample, label=cfg.objective == "auc")
+        x, y = _collect(sample, label=cfg.objective == "auc", key=key)
         if len(x) < 10:
             raise ConfigError(f"too few rows to tune the Isolation Forest on ({len(x)})")
         if cfg.objective == "auc" and (y is None or len(set(y.tolist())) < 2):
@@ -155,12 +159,20 @@ class _Objective:
             frame.unpersist()
 
 
-def tune(sample: DataFrame, cfg: TuneConfig, on_trial: Callable[[int, ForestParams, float, dict], None] | None = None):
-    """Optuna TPE over numEstimators, maxSamples and contamination; returns the best parameters."""
+def tune(
+    sample: DataFrame,
+    cfg: TuneConfig,
+    on_trial: Callable[[int, ForestParams, float, dict], None] | None = None,
+    key: str | None = None,
+):
+    """Optuna TPE over numEstimators, maxSamples and contamination; returns the best parameters.
+
+    `key`, a column unique per row, fixes the sample's order, so that the trials do not depend on how
+    Spark partitioned it."""
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
-    objective = _Objective(sample, cfg)
+    objective = _Objective(sample, cfg, key)
     # TPE draws its first n_startup_trials at random (10 by default: all of a 10-trial budget)
     sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=max(2, cfg.trials // 3))
     study = optuna.create_study(direction=OBJECTIVES[cfg.objective], sampler=sampler)

@@ -38,7 +38,7 @@ from vigie.anomalies.forest import FLAG_COL, SCORE_COL, ForestParams, TuneConfig
 from vigie.anomalies.volume import flags, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
 from vigie.errors import ConfigError, InputError
-from vigie.sampling import stable_uniform
+from vigie.sampling import stable_layout, stable_uniform
 
 REGISTERED_MODEL = "vigie-anomalies"
 GOLD = {
@@ -157,7 +157,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
         pool = featurized if labels is None else featurized.join(labels, "tweet_id")
         fraction = min(1.0, cfg.tuning_rows / max(1, n_tweets if labels is None else pool.count()))
         sample = pool.where(stable_uniform(cfg.seed, "tweet_id") < fraction).select(
-            "features", *(["label"] if labels is not None else [])
+            "tweet_id", "features", *(["label"] if labels is not None else [])
         )
         tune_cfg = TuneConfig(
             objective=cfg.objective,
@@ -173,13 +173,16 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
                 mlflow.log_params({**params.as_mlflow(), "objective": cfg.objective})
                 mlflow.log_metrics({f"objective_{cfg.objective}": value, **detail})
 
-        tuned = tune(sample, tune_cfg, on_trial=log_trial)
+        tuned = tune(sample, tune_cfg, on_trial=log_trial, key="tweet_id")
         mlflow.log_params({f"best.{k}": v for k, v in tuned.best.as_mlflow().items()})
         mlflow.log_metric(f"best_objective_{cfg.objective}", tuned.best_value)
         mlflow.log_dict({"trials": tuned.trials}, "tuning/trials.json")
         lap("tuning")
 
-        forest_model = isolation_forest(tuned.best, cfg.seed).fit(featurized)
+        # the same forest from the same tweets and seed, however the scan split them
+        forest_model = isolation_forest(tuned.best, cfg.seed).fit(
+            stable_layout(featurized.select("tweet_id", "features"), "tweet_id", n_tweets)
+        )
         model = PipelineModel(stages=[*features_model.stages, forest_model])
         scored = forest_model.transform(featurized).select(
             "tweet_id", "created_at", "date", "window_start", SCORE_COL, F.col(FLAG_COL).cast("boolean").alias(FLAG_COL)

@@ -101,8 +101,9 @@ def _frame(spark, x: np.ndarray, uniform: np.ndarray | None = None) -> DataFrame
         rows += [(Vectors.dense(r), True) for r in uniform]
     indexed = [(i, *r) for i, r in enumerate(rows)]
     frame = spark.createDataFrame(indexed, ["_i", "features", "is_uniform"])
-    # as many partitions on a laptop as on a cluster: the forest seeds each partition by its index
-    return stable_layout(frame, "_i", len(indexed)).drop("_i").cache()
+    # as many partitions on a laptop as on a cluster (one per 10,000 rows): the forest seeds each
+    # partition by its index
+    return stable_layout(frame, "_i", len(indexed), rows_per_partition=10_000).drop("_i").cache()
 
 
 class _Objective:

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from vigie import schema as S
 from vigie import tables, tracking
+from vigie.columns import collect_in_order
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.errors import InputError
 from vigie.features.bots import FEATURE_SQL_CONF, BotFeatureConfig, user_features
@@ -53,13 +54,12 @@ def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFra
     cuts = feature_cuts(scores, list(FEATURES))
     ranked = flagged.select("*", *[percentile_below(f, cuts[f]).alias(f"{f}_pct") for f in FEATURES])
     latest = Window.partitionBy("user_id").orderBy(F.col("created_at").desc(), F.col("tweet_id").desc())
-    newest_first = F.array_sort(F.collect_list(F.struct("n", F.regexp_replace("text", r"\s+", " ").alias("t"))))
     sample = (
         tweets.join(flagged.select("user_id"), "user_id")
         .withColumn("n", F.row_number().over(latest))
         .filter(F.col("n") <= samples)
         .groupBy("user_id")
-        .agg(F.array_join(F.transform(newest_first, lambda x: x["t"]), " || ").alias("sample_tweets"))
+        .agg(F.array_join(collect_in_order("n", F.regexp_replace("text", r"\s+", " ")), " || ").alias("sample_tweets"))
     )
     return (
         ranked.join(sample, "user_id", "left")

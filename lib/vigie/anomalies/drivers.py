@@ -27,6 +27,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from vigie.anomalies.explore import kept_tags
+from vigie.columns import collect_in_order
 from vigie.sampling import stable_uniform
 
 KINDS = ("hashtag", "user", "tweet", "country", "lang", "keyword")
@@ -115,8 +116,7 @@ def window_keywords(tweets_w: DataFrame, anomalous: DataFrame, n_keywords: int, 
         .where(F.col("r") <= max_tweets)
     )
     # in draw order: YAKE weighs where a word first appears, so the document's order must not follow the shuffle
-    in_order = F.transform(F.array_sort(F.collect_list(F.struct("r", "clean"))), lambda t: t["clean"])
-    docs = ranked.groupBy("window_start", "phase").agg(F.array_join(in_order, "\n").alias("doc"))
+    docs = ranked.groupBy("window_start", "phase").agg(F.array_join(collect_in_order("r", "clean"), "\n").alias("doc"))
     model = keyword_pipeline(n_keywords).fit(docs)
     out = model.transform(docs).select(
         "window_start", "phase", F.explode(F.arrays_zip("keywords.result", "keywords.metadata")).alias("k")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from vigie.columns import collect_in_order
+
 SCRIPTS = {
     "Han": r"\p{IsHan}",
     "Kana": r"[\p{IsHiragana}\p{IsKatakana}]",
@@ -57,6 +59,5 @@ def top_members(degree: DataFrame, labels: DataFrame, n: int, name_col: str = "n
         .withColumn("_r", F.row_number().over(by_degree))
         .where(F.col("_r") <= n)
         .groupBy("community")
-        .agg(F.array_sort(F.collect_list(F.struct("_r", F.col(name_col).cast("string").alias("m")))).alias("_t"))
-        .select("community", F.transform("_t", lambda x: x["m"]).alias("top_members"))
+        .agg(collect_in_order("_r", F.col(name_col).cast("string")).alias("top_members"))
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pyspark.sql import functions as F
 
+from tests.partitions import three_layouts
 from vigie.sampling import stable_uniform
 
 
@@ -14,8 +14,8 @@ def test_draws_are_uniform_and_follow_the_rows_not_the_partitions(spark):
     def draws(frame, seed=1):
         return dict(frame.select("tweet_id", stable_uniform(seed, "tweet_id").alias("u")).collect())
 
-    one = draws(df.coalesce(1))
-    assert one == draws(df.repartition(6)) == draws(df.orderBy(F.rand(2)).repartition(3))
+    one, *others = (draws(frame) for frame in three_layouts(df))
+    assert others == [one, one]
     assert min(one.values()) >= 0.0 and max(one.values()) < 1.0
     deciles = [sum(1 for u in one.values() if k / 10 <= u < (k + 1) / 10) for k in range(10)]
     assert all(1800 < n < 2200 for n in deciles), deciles  # 2,000 expected in each, sd about 42
@@ -34,7 +34,7 @@ def test_layout_depends_on_the_rows_alone(spark):
     df = spark.range(2500).withColumnRenamed("id", "tweet_id")
     layouts = [
         stable_layout(frame, "tweet_id", 2500, rows_per_partition=1000).rdd.glom().map(lambda p: [r[0] for r in p])
-        for frame in (df.coalesce(1), df.repartition(5), df.orderBy(F.rand(4)).repartition(3))
+        for frame in three_layouts(df)
     ]
     first = layouts[0].collect()
     assert len(first) == 3  # ceil(2,500 / 1,000)

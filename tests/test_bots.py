@@ -15,6 +15,7 @@ import pytest
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import functions as F
 
+from tests.partitions import three_layouts
 from vigie.bots import BLOCKLIST, BOT_SCORES, USER_FEATURES, run_bots
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.features.bots import BZ2_OVERHEAD, BotFeatureConfig, user_features
@@ -187,8 +188,9 @@ def test_weak_label_auc_is_as_good_as_knowing_the_bots(spark, bots_run):
     assert model_auc >= oracle_auc - 0.05
 
 
-def test_blocklist_carries_its_evidence(bots_run):
+def test_blocklist_carries_its_evidence(spark, bots_run):
     lake, summary, _ = bots_run
+    scored = spark.read.format("delta").load(f"{lake}/{BOT_SCORES}").toPandas().set_index("user_id")
     with open(f"{lake}/{BLOCKLIST}", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == summary["blocklisted"] == summary["flagged"]
@@ -200,6 +202,10 @@ def test_blocklist_carries_its_evidence(bots_run):
     for col in ("compression_ratio", "is_near_rate", "uniq_ratio", "is_near_rate_pct", "has_bot_suffix"):
         assert col in rows[0]
     assert all(len(r["sample_tweets"].split(" || ")) == 3 for r in rows)
+    for r in rows:  # each rank is the exact percent of scored accounts with a smaller value
+        for f in FEATURES:
+            value = scored.at[int(r["user_id"]), f]
+            assert float(r[f"{f}_pct"]) == round(float((scored[f] < value).sum()) / len(scored) * 100, 1), (r, f)
 
 
 def test_run_is_tracked_in_mlflow_with_a_registered_model(bots_run):
@@ -277,8 +283,8 @@ def test_validation_split_does_not_depend_on_how_the_rows_are_partitioned(spark)
         split = with_validation_split(frame, 0.25, seed)
         return {r.user_id for r in split.filter("is_validation").select("user_id").collect()}
 
-    one = held_out(df.coalesce(1))
-    assert one == held_out(df.repartition(5)) == held_out(df.orderBy(F.desc("user_id")).repartition(3))
+    one, *others = (held_out(frame) for frame in three_layouts(df))
+    assert others == [one, one]
     assert one != held_out(df.coalesce(1), seed=8)
 
 
@@ -310,26 +316,31 @@ def test_blocklist_samples_are_the_latest_tweets_newest_first_however_partitione
         "user_id long, tweet_id long, created_at timestamp, text string",
     )
     expected = {u: f"u{u} tweet 11 || u{u} tweet 10 || u{u} tweet 9" for u in range(3)}
-    for frame in (tweets.coalesce(1), tweets.repartition(7), tweets.orderBy(F.rand(5)).repartition(3)):
+    for frame in three_layouts(tweets):
         got = {r.user_id: r.sample_tweets for r in blocklist(scores, frame).collect()}
         assert got == expected
 
 
-def test_percentiles_from_quantile_sketches_match_percent_rank(spark):
-    from pyspark.sql import Window
+def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
+    # 30,000 accounts: past the size where Spark's quantile sketch is exact. Its threshold for the top
+    # 2% sat ranks too low, and flagged more accounts than the rate, a different count per layout.
+    from vigie.models.bots import BotModelConfig, _threshold, flag
 
-    from vigie.bots import feature_cuts, percentile_below
-
-    rng = random.Random(3)
-    values = [(i, round(rng.random(), 2) if i % 3 else 0.0) for i in range(5000)]  # a third tied at 0
-    df = spark.createDataFrame(values, "user_id long, x double")
-    cuts = feature_cuts(df, ["x"])
-    got = df.select(
-        percentile_below("x", cuts["x"]).alias("sketch"),
-        (F.percent_rank().over(Window.orderBy("x")) * 100).alias("exact"),
-    ).toPandas()
-    assert (got["sketch"] - got["exact"]).abs().max() <= 0.5
-    assert got.loc[got["exact"] == 0, "sketch"].eq(0).all()
+    rng = random.Random(5)
+    rows = [(u, rng.random(), float(u % 20 == 0), 0.5, 0.4) for u in range(30_000)]
+    df = spark.createDataFrame(
+        rows, "user_id long, score double, weak_label double, is_near_rate double, compression_ratio double"
+    )
+    scores = sorted((r[1] for r in rows), reverse=True)
+    for frame in three_layouts(df):
+        t = _threshold(frame, BotModelConfig())
+        assert t == scores[599]
+        assert flag(frame, t, 0.02).filter("flagged").count() == 600
+    positives = sorted((r[1] for r in rows if r[2] == 1.0), reverse=True)  # 1,500
+    t = _threshold(df, BotModelConfig(target_recall=0.8))
+    assert t == positives[1199]  # the highest threshold that reaches 80% of the weak label
+    recall = df.filter("weak_label = 1").agg(F.avg((F.col("score") >= t).cast("double"))).first()[0]
+    assert recall == 0.8
 
 
 def test_exports_reach_a_lakehouse_given_as_a_uri(spark, tmp_path):

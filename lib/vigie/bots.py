@@ -11,7 +11,7 @@ import os
 import tempfile
 from dataclasses import asdict
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from vigie import schema as S
@@ -21,6 +21,7 @@ from vigie.config import BotsConfig, MlflowConfig
 from vigie.errors import InputError
 from vigie.features.bots import FEATURE_SQL_CONF, BotFeatureConfig, user_features
 from vigie.models.bots import FEATURES, BotModelConfig, BotModelResult, tie_break, train_bot_model
+from vigie.ranks import percent_below
 from vigie.session import sql_conf
 
 USER_FEATURES = "gold/user_features"
@@ -29,30 +30,10 @@ BLOCKLIST = "exports/blocklist.csv"
 REGISTERED_MODEL = "vigie-bots"
 
 
-PCT_LEVELS = 1000  # cut points per feature: ranks are read to 0.1 percentile
-
-
-def feature_cuts(scores: DataFrame, features: list[str], levels: int = PCT_LEVELS) -> dict[str, list[float]]:
-    """Each feature's values at quantiles 0, 1/levels, ..., from Spark's quantile sketches (one pass, error 1e-4)."""
-    cuts = scores.approxQuantile(list(features), [i / levels for i in range(levels)], 1e-4)
-    return {f: [float(v) for v in c] for f, c in zip(features, cuts, strict=True)}
-
-
-def percentile_below(feature: str, cuts: list[float]) -> Column:
-    """Percent of all scored users with a smaller value, read off the cut points.
-
-    This replaces percent_rank() over an unordered window, which sorts every scored user in one task:
-    fine for a demo, not for 24M accounts. Only flagged rows need a rank, and the sketch is one pass.
-    """
-    points = F.array(*[F.lit(c) for c in cuts])
-    return F.round(F.size(F.filter(points, lambda c: c < F.col(feature))) / F.lit(len(cuts)) * 100, 1)
-
-
 def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFrame:
     """Flagged users sorted by score, with the evidence: features, their percentile ranks, sample tweets."""
     flagged = scores.filter("flagged")
-    cuts = feature_cuts(scores, list(FEATURES))
-    ranked = flagged.select("*", *[percentile_below(f, cuts[f]).alias(f"{f}_pct") for f in FEATURES])
+    ranked = percent_below(scores, flagged, list(FEATURES))
     latest = Window.partitionBy("user_id").orderBy(F.col("created_at").desc(), F.col("tweet_id").desc())
     sample = (
         tweets.join(flagged.select("user_id"), "user_id")

@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from vigie.errors import ConfigError
+from vigie.ranks import kth_largest
 from vigie.sampling import stable_uniform
 from vigie.session import executor_cores
 
@@ -31,7 +32,7 @@ FEATURES = ["compression_ratio", "is_near_rate", "uniq_ratio"]
 class BotModelConfig:
     label_regex: str = "_bot$"  # matched case-insensitively against the screen name
     flag_rate: float = 0.02  # share of users to flag; ignored when target_recall is set
-    target_recall: float = 0.0  # > 0: lowest threshold reaching this recall of the weak label
+    target_recall: float = 0.0  # > 0: the highest threshold that reaches this recall of the weak label
     validation_fraction: float = 0.25
     max_depth: int = 3
     num_leaves: int = 3
@@ -170,10 +171,12 @@ def flag(scored: DataFrame, threshold: float, rate: float | None) -> DataFrame:
 
 
 def _threshold(scored: DataFrame, cfg: BotModelConfig) -> float:
+    """The score of the k-th account: k = the flag rate of all accounts, or the target recall of the
+    weak positives. Counted exactly, so the same scores give the same threshold however partitioned."""
     if cfg.target_recall > 0:
-        pos = scored.filter("weak_label = 1").select("score")
-        return float(pos.approxQuantile("score", [1 - cfg.target_recall], 0.0)[0])
-    return float(scored.approxQuantile("score", [1 - cfg.flag_rate], 0.0001)[0])
+        pos = scored.filter("weak_label = 1")
+        return kth_largest(pos, "score", max(1, math.ceil(cfg.target_recall * pos.count())))
+    return kth_largest(scored, "score", max(1, round(cfg.flag_rate * scored.count())))
 
 
 def _metrics(scored: DataFrame) -> dict[str, float]:

@@ -79,3 +79,14 @@ def test_percent_below_of_no_rows_is_an_empty_column(spark):
     pop = spark.createDataFrame([(1, 0.5)], "user_id long, x double")
     out = percent_below(pop, pop.limit(0), ["x"])
     assert out.columns == ["user_id", "x", "x_pct"] and out.count() == 0
+
+
+def test_percent_below_counts_infinities_and_gives_no_rank_to_what_has_no_value(spark):
+    inf = math.inf
+    pop = spark.createDataFrame(
+        [(1, -inf), (2, 0.5), (3, 0.5), (4, 2.0), (5, inf), (6, math.nan), (7, None), (8, 3.0)],
+        "user_id long, x double",
+    )
+    got = {r.user_id: r.x_pct for r in percent_below(pop, pop, ["x"], digits=2).collect()}
+    # of 8 accounts: -inf is below 0.5; -inf and both 0.5 are below 2.0; and so on
+    assert got == {1: None, 2: 12.5, 3: 12.5, 4: 37.5, 5: None, 6: None, 7: None, 8: 50.0}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-from pyspark.ml.feature import Bucketizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -71,31 +70,69 @@ def kth_largest(df: DataFrame, column: str, k: int, error: float = 1e-4) -> floa
     raise AssertionError(f"no value of ascending rank {rank} among {n}")  # the full walk cannot miss
 
 
+def _below_counts(splits: list[list[float]]):
+    """A mapInPandas function: per column i and bucket j, how many rows have exactly j of splits[i] at or
+    below their value; and, as column -1, how many rows there are. NaN and null fall in no bucket."""
+
+    def count(batches):
+        import numpy as np
+        import pandas as pd
+
+        cuts = [np.asarray(s, dtype="float64") for s in splits]
+        acc = [np.zeros(len(s) + 1, dtype="int64") for s in cuts]
+        rows = 0
+        for pdf in batches:
+            rows += len(pdf)
+            for i, s in enumerate(cuts):
+                x = pdf[f"_in{i}"].to_numpy(dtype="float64", na_value=np.nan)
+                acc[i] += np.bincount(np.searchsorted(s, x[~np.isnan(x)], side="right"), minlength=len(s) + 1)
+        parts = [pd.DataFrame({"_col": [-1], "_bucket": [0], "count": [rows]})]
+        for i, a in enumerate(acc):
+            nz = np.flatnonzero(a)
+            parts.append(pd.DataFrame({"_col": i, "_bucket": nz, "count": a[nz]}))
+        yield pd.concat(parts).astype({"_col": "int32", "_bucket": "int32", "count": "int64"})
+
+    return count
+
+
 def percent_below(population: DataFrame, rows: DataFrame, columns: list[str], digits: int = 1) -> DataFrame:
     """`rows` with a `<column>_pct` for each column: the percent of `population`'s rows with a smaller
     value, exact, rounded to `digits`. Null for a null, NaN or infinite value.
 
     `percent_rank()` would sort the whole population in one task. Instead, the distinct values of
-    `rows` (a block list: thousands, not millions) become a Bucketizer's splits, one pass over the
-    population counts each bucket, and the driver sums the buckets below each value.
+    `rows` (a block list: thousands, not millions) are the cut points of one pass over the population
+    that counts, per column, the rows between consecutive cuts; the driver sums the counts below each
+    value. The pass is vectorised Python (numpy's searchsorted): Spark ML's Bucketizer does the same
+    in the JVM, but names each of its buckets in the column's metadata, and that alone took 18 s for
+    240,000 cuts before any row was read.
     """
+    import numpy as np
     import pandas as pd
 
     spark = rows.sparkSession
-    n = population.count()
-    out = rows
+    values = {}
     for c in columns:
-        name = f"{c}_pct"
-        values = sorted({float(r[0]) for r in _finite(rows, c).distinct().collect()} - {math.inf, -math.inf})
-        if not values or not n:
-            out = out.withColumn(name, F.lit(None).cast("double"))
-            continue
-        cut = Bucketizer(splits=[-math.inf, *values, math.inf], inputCol=_V, outputCol="_bucket")
-        counts = dict(cut.transform(_finite(population, c)).groupBy("_bucket").count().collect())
-        less, below = [], 0
-        for j, v in enumerate(values):  # value j opens bucket j + 1: the rows below it fill buckets 0..j
-            below += counts.get(float(j), 0)
-            less.append((v, round(below / n * 100, digits)))
-        table = spark.createDataFrame(pd.DataFrame(less, columns=[_V, name]))
+        found = {float(r[0]) for r in _finite(rows, c).distinct().collect()} - {math.inf, -math.inf}
+        if found:
+            values[c] = sorted(found)
+    out = rows.select("*", *[F.lit(None).cast("double").alias(f"{c}_pct") for c in columns if c not in values])
+    if not values:
+        return out
+    names = list(values)
+    counts = (
+        population.select(*[F.col(c).cast("double").alias(f"_in{i}") for i, c in enumerate(names)])
+        .mapInPandas(_below_counts([values[c] for c in names]), "_col int, _bucket int, count long")
+        .groupBy("_col", "_bucket")
+        .agg(F.sum("count").alias("count"))
+        .toPandas()
+    )
+    n = int(counts.loc[counts["_col"] == -1, "count"].sum())
+    for i, c in enumerate(names):
+        # a row is smaller than value j when at most j of the cut points are at or below it
+        per_bucket = np.zeros(len(values[c]) + 1, dtype="int64")
+        mine = counts[counts["_col"] == i]
+        per_bucket[mine["_bucket"].to_numpy()] = mine["count"].to_numpy()
+        pct = [round(int(k) / n * 100, digits) if n else None for k in np.cumsum(per_bucket)[: len(values[c])]]
+        table = spark.createDataFrame(pd.DataFrame({_V: values[c], f"{c}_pct": pct}))
         out = out.withColumn(_V, F.col(c).cast("double")).join(F.broadcast(table), _V, "left").drop(_V)
-    return out
+    return out.select(*rows.columns, *[f"{c}_pct" for c in columns])

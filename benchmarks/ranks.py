@@ -1,0 +1,127 @@
+"""Cost of the bots threshold and block-list ranks at the study's scale: exact (vigie.ranks) against sketches.
+
+Study B scored 24M accounts. The bots stage picks a threshold for the top 2% and gives each flagged
+account the percentile ranks of its three features. Until 6a0be68 both came from Spark's quantile
+sketches (relative error 1e-4), which are one pass each but move with the partitioning; vigie.ranks
+counts them exactly. This prints, side by side on the same scores, for the baseline (the sketch code as
+it was, reproduced here) and the exact code: seconds, and how far the baseline's answer is from exact.
+
+    python benchmarks/ranks.py [--accounts 24000000] [--rate 0.02] [--workdir /tmp/vigie-bench-ranks]
+
+The scores are synthetic and given 6 decimals, so some tie; the features are uniform,
+one of them in hundredths, like `is_near_rate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+FEATURES = ["compression_ratio", "is_near_rate", "uniq_ratio"]
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def sketch_threshold(scores, rate: float) -> float:
+    """The baseline: models/bots.py _threshold before 6a0be68."""
+    return float(scores.approxQuantile("score", [1 - rate], 0.0001)[0])
+
+
+def sketch_ranks(scores, flagged):
+    """The baseline: bots.feature_cuts and percentile_below before 6a0be68 (1,000 cut points per feature)."""
+    from pyspark.sql import functions as F
+
+    levels = 1000
+    cuts = scores.approxQuantile(FEATURES, [i / levels for i in range(levels)], 1e-4)
+
+    def below(feature, points):
+        arr = F.array(*[F.lit(float(c)) for c in points])
+        return F.round(F.size(F.filter(arr, lambda c: c < F.col(feature))) / F.lit(levels) * 100, 1)
+
+    return flagged.select("user_id", *[below(f, c).alias(f"{f}_pct") for f, c in zip(FEATURES, cuts, strict=True)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--accounts", type=int, default=24_000_000)
+    p.add_argument("--rate", type=float, default=0.02)
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--workdir", default="/tmp/vigie-bench-ranks")
+    args = p.parse_args(argv)
+
+    from pyspark.sql import functions as F
+
+    from vigie.ranks import kth_largest, percent_below
+    from vigie.sampling import stable_uniform
+    from vigie.session import get_spark
+
+    spark = get_spark(app_name="vigie-bench-ranks", master=f"local[{args.cores}]", shuffle_partitions=args.cores * 4)
+    spark.sparkContext.setLogLevel("ERROR")
+    path = os.path.join(args.workdir, f"scores-{args.accounts}")
+    if not os.path.exists(os.path.join(path, "_SUCCESS")):
+        (
+            spark.range(args.accounts)
+            .withColumnRenamed("id", "user_id")
+            .select(
+                "user_id",
+                F.round(stable_uniform(1, "user_id"), 6).alias("score"),
+                stable_uniform(2, "user_id").alias("compression_ratio"),
+                F.round(stable_uniform(3, "user_id"), 2).alias("is_near_rate"),
+                stable_uniform(4, "user_id").alias("uniq_ratio"),
+            )
+            .write.mode("overwrite")
+            .parquet(path)
+        )
+    scores = spark.read.parquet(path)
+    n = scores.count()
+    k = round(args.rate * n)
+    parts = scores.rdd.getNumPartitions()
+    print(f"{n:,} accounts, top {args.rate:.0%}: k = {k:,}; {parts} partitions, {args.cores} cores")
+
+    t_old, old = _timed(lambda: sketch_threshold(scores, args.rate))
+    t_new, new = _timed(lambda: kth_largest(scores, "score", k))
+    counts = scores.agg(
+        F.sum((F.col("score") >= old).cast("long")).alias("ge_old"),
+        F.sum((F.col("score") > old).cast("long")).alias("gt_old"),
+        F.sum((F.col("score") >= new).cast("long")).alias("ge_new"),
+        F.sum((F.col("score") > new).cast("long")).alias("gt_new"),
+    ).first()
+    print(f"\nthreshold for k = {k:,}   seconds   value      accounts > it   >= it")
+    print(f"  sketch (baseline)    {t_old:7.1f}   {old:.6f}   {counts.gt_old:>12,}  {counts.ge_old:>6,}")
+    print(f"  exact (kth_largest)  {t_new:7.1f}   {new:.6f}   {counts.gt_new:>12,}  {counts.ge_new:>6,}")
+    print(f"  ratio exact / sketch {t_new / t_old:7.2f}x")
+
+    flagged = scores.filter(F.col("score") >= new).cache()
+    m = flagged.count()
+    t_old, old_pct = _timed(lambda: sketch_ranks(scores, flagged).toPandas().set_index("user_id").sort_index())
+    t_new, new_pct = _timed(
+        lambda: (
+            percent_below(scores, flagged, FEATURES)
+            .select("user_id", *[f"{f}_pct" for f in FEATURES])
+            .toPandas()
+            .set_index("user_id")
+            .sort_index()
+        )
+    )
+    diff = (old_pct - new_pct).abs()
+    print(f"\npercentile ranks of the {m:,} flagged accounts (3 features)")
+    print(f"  sketch (baseline)    {t_old:7.1f} s")
+    print(f"  exact (percent_below){t_new:7.1f} s")
+    print(f"  ratio exact / sketch {t_new / t_old:7.2f}x")
+    for f in FEATURES:
+        col = diff[f"{f}_pct"]
+        print(f"  {f}: baseline off by up to {col.max():.1f} points; {(col > 0).mean():.1%} of ranks differ")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

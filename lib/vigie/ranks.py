@@ -110,11 +110,9 @@ def percent_below(population: DataFrame, rows: DataFrame, columns: list[str], di
     import pandas as pd
 
     spark = rows.sparkSession
-    values = {}
-    for c in columns:
-        found = {float(r[0]) for r in _finite(rows, c).distinct().collect()} - {math.inf, -math.inf}
-        if found:
-            values[c] = sorted(found)
+    found = rows.agg(*[F.collect_set(F.col(c).cast("double")).alias(c) for c in columns]).first()
+    values = {c: sorted({float(v) for v in found[c] if math.isfinite(v)}) for c in columns}
+    values = {c: v for c, v in values.items() if v}  # a set drops nulls; NaN and infinities have no rank
     out = rows.select("*", *[F.lit(None).cast("double").alias(f"{c}_pct") for c in columns if c not in values])
     if not values:
         return out

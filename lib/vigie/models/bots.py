@@ -130,21 +130,24 @@ def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
     model = LightGBMClassifier(
         featuresCol="features", labelCol="weak_label", validationIndicatorCol="is_validation", **params
     ).fit(assembled)
-    scored = model.transform(assembled).withColumn("score", vector_to_array("probability")[1])
-    threshold = _threshold(scored, cfg)
-    scored = flag(scored, threshold, None if cfg.target_recall > 0 else cfg.flag_rate)
-    metrics = _metrics(scored)
-    out = scored.select(
-        "user_id",
-        "screen_name",
-        "tweet_count",
-        *FEATURES,
-        "weak_label",
-        "is_validation",
-        "score",
-        "flagged",
-        "threshold",
+    # cached: the threshold, the flags and the metrics read the scores in about six passes, and each
+    # would otherwise run every user through the model again
+    scored = (
+        model.transform(assembled)
+        .select(
+            "user_id",
+            "screen_name",
+            "tweet_count",
+            *FEATURES,
+            "weak_label",
+            "is_validation",
+            vector_to_array("probability")[1].alias("score"),
+        )
+        .cache()
     )
+    threshold = _threshold(scored, cfg)
+    out = flag(scored, threshold, None if cfg.target_recall > 0 else cfg.flag_rate)
+    metrics = _metrics(out)
     return BotModelResult(out, model, threshold, metrics, {**params, **asdict(cfg)})
 
 

@@ -288,6 +288,19 @@ def test_validation_split_does_not_depend_on_how_the_rows_are_partitioned(spark)
     assert one != held_out(df.coalesce(1), seed=8)
 
 
+def test_validation_split_leaves_the_positives_in_their_partitions(spark):
+    # ranking the positives with an unpartitioned window sent every one of them to a single task
+    from vigie.models.bots import with_validation_split
+
+    rows = [(i, 1.0 if i % 10 == 0 else 0.0) for i in range(4000)]
+    df = spark.createDataFrame(rows, "user_id long, weak_label double").repartition(6, "user_id")
+    split = with_validation_split(df, 0.25, 3).filter("weak_label = 1")
+    held = F.sum(F.col("is_validation").cast("int")).alias("held")
+    tasks = split.groupBy(F.spark_partition_id().alias("p")).agg(F.count("*").alias("n"), held).collect()
+    assert len(tasks) == 6 and max(t["n"] for t in tasks) < 400 / 3
+    assert sum(t["held"] for t in tasks) == 100
+
+
 def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
     from vigie.models.bots import flag
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.partitions import three_layouts
-from vigie.ranks import _finite, _walk, kth_largest, percent_below
+from vigie.ranks import _finite, _walk, first_k, kth_largest, percent_below
 
 N = 60_000  # past the quantile sketch's exact range: at error 1e-4 it is 6 ranks off here
 
@@ -59,6 +59,21 @@ def test_kth_largest_names_a_k_out_of_range(values):
     _, df = values
     with pytest.raises(ValueError, match="between 1 and the 60000 non-null values of 's'"):
         kth_largest(df, "s", 0)
+
+
+def test_first_k_is_the_window_order_with_ties_broken_by_key_however_partitioned(spark):
+    rng = random.Random(2)
+    rows = [(i, round(rng.random(), 2)) for i in range(6000)]  # about 100 values, each about 60 times
+    df = spark.createDataFrame(rows, "user_id long, x double")
+    order = sorted((x, u) for u, x in rows)
+    layouts = [frame.cache() for frame in three_layouts(df)]
+    for k in (0, 1, 1777, 5999, 6000):
+        want = {u for _, u in order[:k]}
+        if 0 < k < 6000:
+            assert order[k - 1][0] == order[k][0]  # the cut falls inside a run of ties
+        for frame in layouts:
+            got = {r.user_id for r in frame.filter(first_k(frame, "x", "user_id", k)).select("user_id").collect()}
+            assert got == want, k
 
 
 def test_percent_below_is_exact_with_ties_nulls_and_any_layout(values):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 _V, _SIDE = "_v", "_side"
@@ -60,6 +60,11 @@ def kth_largest(df: DataFrame, column: str, k: int, error: float = 1e-4) -> floa
     n = values.count()
     if not 1 <= k <= n:
         raise ValueError(f"kth_largest: k must be between 1 and the {n} non-null values of {column!r} (got {k})")
+    return _kth(values, n, k, error)
+
+
+def _kth(values: DataFrame, n: int, k: int, error: float) -> float:
+    """`kth_largest` once the n finite values are counted and 1 <= k <= n."""
     rank = n - k + 1  # ascending
     q = rank / n
     lo, hi = values.approxQuantile(_V, [max(0.0, q - 2 * error), min(1.0, q + 2 * error)], error)
@@ -68,6 +73,26 @@ def kth_largest(df: DataFrame, column: str, k: int, error: float = 1e-4) -> floa
         if found is not None:
             return found
     raise AssertionError(f"no value of ascending rank {rank} among {n}")  # the full walk cannot miss
+
+
+def first_k(df: DataFrame, column: str, key: str, k: int) -> Column:
+    """A condition that holds for exactly the first k rows of `df` in the order of (`column`, `key`):
+    what `row_number().over(Window.orderBy(column, key)) <= k` gives, without moving every row into one
+    task. `column` must have no null or NaN; `key` must be unique.
+
+    Four passes: `kth_largest`'s three find the k-th smallest value; one more counts the rows below it and
+    gathers the keys of the rows tied at it (one row, unless values repeat), to admit the first few.
+    """
+    values = _finite(df, column)
+    n = values.count()
+    if k <= 0 or n == 0:
+        return F.lit(False)
+    if k >= n:
+        return F.lit(True)
+    t = _kth(values, n, n - k + 1, 1e-4)
+    c = F.col(column)
+    below, tied = df.agg(F.count_if(c < t), F.sort_array(F.collect_list(F.when(c == t, F.col(key))))).first()
+    return (c < t) | ((c == t) & F.col(key).isin(tied[: k - below]))
 
 
 def _below_counts(splits: list[list[float]]):

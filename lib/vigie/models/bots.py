@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vigie.errors import ConfigError
-from vigie.ranks import kth_largest
+from vigie.ranks import first_k, kth_largest
 from vigie.sampling import stable_uniform
 from vigie.session import executor_cores
 
@@ -78,15 +78,19 @@ def with_weak_label(features: DataFrame, label_regex: str) -> DataFrame:
 def with_validation_split(labelled: DataFrame, fraction: float, seed: int) -> DataFrame:
     """`is_validation`, stratified: exactly ceil(fraction * positives) weak positives, and a random share
     of the rest. A plain random split can leave a rare label out of validation, and AUC undefined.
-    The draws hash each user_id with the seed, so the split does not depend on the partitioning."""
-    positives = labelled.filter("weak_label = 1").withColumn("_r", stable_uniform(seed, "user_id"))
-    n_pos = positives.count()
+    The draws hash each user_id with the seed, so the split does not depend on the partitioning; the
+    positives with the smallest draws are found by counting, so they stay in their partitions."""
+    draw = stable_uniform(seed, "user_id")
+    positives = labelled.filter("weak_label = 1")
+    draws = positives.select("user_id", draw.alias("_r")).cache()
+    n_pos = draws.count()
     k = max(1, math.ceil(fraction * n_pos)) if n_pos > 1 else 0
-    ranked = positives.withColumn("is_validation", F.row_number().over(Window.orderBy("_r", "user_id")) <= k).drop("_r")
+    held = first_k(draws, "_r", "user_id", k)
+    draws.unpersist()
     negatives = labelled.filter("weak_label = 0").withColumn(
         "is_validation", stable_uniform(seed + 1, "user_id") < fraction
     )
-    return ranked.unionByName(negatives)
+    return positives.withColumn("_r", draw).withColumn("is_validation", held).drop("_r").unionByName(negatives)
 
 
 def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:

@@ -301,6 +301,28 @@ def test_validation_split_leaves_the_positives_in_their_partitions(spark):
     assert sum(t["held"] for t in tasks) == 100
 
 
+def test_roc_points_match_sklearn_and_stay_few_however_many_accounts(spark):
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from vigie.models.bots import roc_points
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(40_000) < 0.1).astype(float)
+    noise = rng.normal(0.0, 0.25, len(y))
+    exact = np.clip(0.3 + 0.4 * y + noise, 0, 1).round(3)  # three decimals: rounding to four loses nothing
+    fine = np.clip(0.3 + 0.4 * y + noise, 0, 1)  # about 40,000 distinct scores
+    df = spark.createDataFrame(pd.DataFrame({"weak_label": y, "score": exact, "fine": fine}))
+
+    fpr, tpr = roc_points(df)
+    want_fpr, want_tpr, _ = roc_curve(y, exact, drop_intermediate=False)
+    assert len(fpr) == len(want_fpr) > 500  # a point per distinct score, after sklearn's (0, 0)
+    assert np.allclose(fpr, want_fpr) and np.allclose(tpr, want_tpr)
+
+    fpr, tpr = roc_points(df, score="fine")
+    assert len(fpr) <= 10_002 and fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
+    assert np.trapz(tpr, fpr) == pytest.approx(roc_auc_score(y, fine), abs=1e-3)
+
+
 def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
     from vigie.models.bots import flag
 

@@ -186,6 +186,26 @@ def _threshold(scored: DataFrame, cfg: BotModelConfig) -> float:
     return kth_largest(scored, "score", max(1, round(cfg.flag_rate * scored.count())))
 
 
+def roc_points(df: DataFrame, label: str = "weak_label", score: str = "score", digits: int = 4) -> tuple:
+    """(fpr, tpr) of `score` against the 0/1 `label`, from (0, 0) up, one point per distinct score
+    once rounded to `digits` decimals. Exact at those thresholds; for scores in [0, 1], at most
+    10**digits + 1 counts reach the driver, however many accounts there are."""
+    import numpy as np
+
+    s = F.round(F.col(score).cast("double"), digits)
+    y = F.col(label).cast("double")
+    counts = (
+        df.filter(s.isNotNull() & ~F.isnan(s) & y.isNotNull())
+        .groupBy(s.alias("s"))
+        .agg(F.sum(y).alias("pos"), F.sum(1 - y).alias("neg"))
+        .toPandas()
+        .sort_values("s", ascending=False)
+    )
+    tp = np.concatenate([[0.0], counts["pos"].cumsum().to_numpy(dtype=float)])
+    fp = np.concatenate([[0.0], counts["neg"].cumsum().to_numpy(dtype=float)])
+    return (fp / fp[-1] if fp[-1] else fp * np.nan), (tp / tp[-1] if tp[-1] else tp * np.nan)
+
+
 def _metrics(scored: DataFrame) -> dict[str, float]:
     val = scored.filter("is_validation")
     auc = BinaryClassificationEvaluator(rawPredictionCol="score", labelCol="weak_label").evaluate(val)

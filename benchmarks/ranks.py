@@ -10,6 +10,11 @@ it was, reproduced here) and the exact code: seconds, and how far the baseline's
 
 The scores are synthetic and given 6 decimals, so some tie; the features are uniform,
 one of them in hundredths, like `is_near_rate`.
+
+Two more sections compare, on the same accounts with a synthetic weak label at the flag rate:
+the validation split (a window ranking every weak positive in one task, before b4dff60, against
+`first_k`) and the ROC plot's data (every validation account collected for sklearn, before 4d60e8c,
+against `roc_points`' counts by rounded score).
 """
 
 from __future__ import annotations
@@ -48,6 +53,93 @@ def sketch_ranks(scores, flagged):
         return F.round(F.size(F.filter(arr, lambda c: c < F.col(feature))) / F.lit(levels) * 100, 1)
 
     return flagged.select("user_id", *[below(f, c).alias(f"{f}_pct") for f, c in zip(FEATURES, cuts, strict=True)])
+
+
+def window_split(labelled, fraction: float, seed: int):
+    """The baseline: models/bots.py with_validation_split before b4dff60, which ranked every weak
+    positive with a window that has no partitioning."""
+    import math
+
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from vigie.sampling import stable_uniform
+
+    positives = labelled.filter("weak_label = 1").withColumn("_r", stable_uniform(seed, "user_id"))
+    n_pos = positives.count()
+    k = max(1, math.ceil(fraction * n_pos)) if n_pos > 1 else 0
+    ranked = positives.withColumn("is_validation", F.row_number().over(Window.orderBy("_r", "user_id")) <= k)
+    negatives = labelled.filter("weak_label = 0").withColumn(
+        "is_validation", stable_uniform(seed + 1, "user_id") < fraction
+    )
+    return ranked.drop("_r").unionByName(negatives)
+
+
+def collected_roc(val):
+    """The baseline: bots._log_model before 4d60e8c, which brought every validation account to the driver."""
+    from sklearn.metrics import roc_curve
+
+    pdf = val.select("weak_label", "score", *FEATURES).toPandas()
+    fpr, tpr, _ = roc_curve(pdf["weak_label"], pdf["score"])
+    return fpr, tpr
+
+
+def _rss_mb() -> float:
+    """This Python process's peak resident memory so far, in MB (Linux reports KB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _split_and_roc(spark, scores, rate: float) -> None:
+    """Sections 3 and 4: the validation split and the ROC plot's data, before and after."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    from vigie.models.bots import roc_points, with_validation_split
+    from vigie.sampling import stable_uniform
+
+    labelled = scores.withColumn("weak_label", (stable_uniform(5, "user_id") < rate).cast("double"))
+    held = F.col("is_validation")
+
+    def summary(split):
+        return split.groupBy("weak_label").agg(
+            F.sum(held.cast("long")).alias("held"), F.sum(F.when(held, F.col("user_id"))).alias("ids")
+        )
+
+    def positives_per_task(split):
+        tasks = (
+            split.filter("weak_label = 1")
+            .groupBy(F.spark_partition_id())
+            .agg(F.count("*").alias("n"), F.sum(held.cast("long")))
+            .collect()
+        )
+        return len(tasks), max(t["n"] for t in tasks)
+
+    t_old, old = _timed(lambda: sorted(summary(window_split(labelled, 0.25, 42)).collect()))
+    t_new, new = _timed(lambda: sorted(summary(with_validation_split(labelled, 0.25, 42)).collect()))
+    pos = labelled.filter("weak_label = 1").count()
+    print(f"\nvalidation split, {pos:,} weak positives, a quarter held out")
+    print("                         seconds   tasks   positives in the largest")
+    for name, t, fn in (("window (baseline)", t_old, window_split), ("first_k (exact)", t_new, with_validation_split)):
+        tasks, largest = positives_per_task(fn(labelled, 0.25, 42))
+        print(f"  {name:<20} {t:7.1f}   {tasks:5}   {largest:,}")
+    print(f"  ratio first_k / window {t_new / t_old:5.2f}x; the same accounts held out: {old == new}")
+
+    val = labelled.filter(stable_uniform(6, "user_id") < 0.25).withColumn(
+        "score", F.when(F.col("weak_label") == 1, F.col("score") * 0.5 + 0.5).otherwise(F.col("score"))
+    )
+    m = val.count()
+    rss0 = _rss_mb()
+    t_new, (fpr, tpr) = _timed(lambda: roc_points(val))
+    rss1 = _rss_mb()
+    t_old, (fpr0, tpr0) = _timed(lambda: collected_roc(val))
+    rss2 = _rss_mb()
+    print(f"\nROC of {m:,} validation accounts   seconds   points   driver (Python) peak grew by")
+    print(f"  collected + sklearn (baseline) {t_old:7.1f}   {len(fpr0):>9,}   {rss2 - rss1:,.0f} MB")
+    print(f"  roc_points (counts in Spark)   {t_new:7.1f}   {len(fpr):>9,}   {rss1 - rss0:,.0f} MB")
+    print(f"  ratio roc_points / collected   {t_new / t_old:7.2f}x")
+    print(f"  AUC: {np.trapz(tpr0, fpr0):.6f} collected, {np.trapz(tpr, fpr):.6f} from the counts")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     for f in FEATURES:
         col = diff[f"{f}_pct"]
         print(f"  {f}: baseline off by up to {col.max():.1f} points; {(col > 0).mean():.1%} of ranks differ")
+    flagged.unpersist()
+    _split_and_roc(spark, scores, args.rate)
     return 0
 
 

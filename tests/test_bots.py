@@ -378,6 +378,41 @@ def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
     assert recall == 0.8
 
 
+def test_csv_export_streams_a_partition_at_a_time_and_writes_what_pandas_would(spark, tmp_path):
+    # the block list is 2% of all accounts with three sample tweets each; at Study B's 24M accounts a
+    # single collect would pass spark.driver.maxResultSize (1g by default)
+    from vigie import tables
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    pdf = pd.DataFrame(
+        {
+            "user_id": np.arange(n, dtype="int64"),
+            "screen_name": [f'ユーザー_{i}, "q"\n' if i % 7 == 0 else f"u{i}" for i in range(n)],
+            "score": rng.random(n).round(4),
+            "tweet_count": rng.integers(5, 500, n),
+            "uniq_ratio_pct": [None if i % 13 == 0 else float(i % 1000) / 10 for i in range(n)],
+        }
+    )
+    nan = F.when(F.col("user_id") % 11 == 0, F.lit(float("nan"))).otherwise(F.col("score"))  # NaN, not null
+    df = (
+        spark.createDataFrame(pdf)
+        .withColumn("score", nan)
+        .repartition(5, "user_id")
+        .sortWithinPartitions(F.col("score").desc())
+    )
+    path = str(tmp_path / "out.csv")
+    spark.sparkContext.setJobGroup("csv-export", "write_csv")
+    try:
+        assert tables.write_csv(df, path) == n
+        jobs = spark.sparkContext.statusTracker().getJobIdsForGroup("csv-export")
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    assert len(jobs) >= 5  # one job per partition, not one collect of everything
+    with open(path, encoding="utf-8", newline="") as fh:
+        assert fh.read() == df.toPandas().to_csv(index=False)
+
+
 def test_exports_reach_a_lakehouse_given_as_a_uri(spark, tmp_path):
     # pandas writes only local files; on Databricks or S3 the lakehouse is a URI, and the block list
     # must still land in DIR/exports, through Hadoop's FileSystem

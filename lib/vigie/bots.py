@@ -127,10 +127,9 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         result = train_bot_model(feats, model_cfg)
         tables.overwrite(result.scored, tables.table_path(lakehouse, BOT_SCORES))
         scores = spark.read.format("delta").load(tables.table_path(lakehouse, BOT_SCORES))
-        export = blocklist(scores, tweets).toPandas()
         dest_dir, name = os.path.split(tables.table_path(lakehouse, BLOCKLIST))
         local = os.path.join(tables.staging_dir(dest_dir), name)
-        export.to_csv(local, index=False)
+        blocklisted = tables.write_csv(blocklist(scores, tweets), local)
         (path,) = tables.publish(spark, [local], dest_dir)
         logged = _log_model(result)
         mlflow.log_artifact(local, "exports")
@@ -138,7 +137,7 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
     return {
         "mlflow_run_id": run.info.run_id,
         "blocklist": path,
-        "blocklisted": len(export),
+        "blocklisted": blocklisted,
         "threshold": result.threshold,
         **{k: round(v, 4) for k, v in result.metrics.items()},
         "input_versions": versions,

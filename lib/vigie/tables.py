@@ -58,6 +58,26 @@ def publish(spark: SparkSession, files: Sequence[str], dest_dir: str) -> list[st
     return out
 
 
+def write_csv(df: DataFrame, path: str) -> int:
+    """`df` as one local CSV file with a header, in the DataFrame's order, as pandas' `to_csv(index=False)`
+    writes it (nulls and NaN as empty fields). Returns the number of rows.
+
+    The rows come a partition at a time (`toLocalIterator`): the driver holds one partition, not the
+    whole export, and no single result counts whole against `spark.driver.maxResultSize`.
+    """
+    import csv
+    import math
+
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(df.columns)
+        for row in df.toLocalIterator(prefetchPartitions=True):
+            out.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in row])
+            rows += 1
+    return rows
+
+
 def exists(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 

@@ -395,22 +395,21 @@ def test_csv_export_streams_a_partition_at_a_time_and_writes_what_pandas_would(s
         }
     )
     nan = F.when(F.col("user_id") % 11 == 0, F.lit(float("nan"))).otherwise(F.col("score"))  # NaN, not null
-    df = (
-        spark.createDataFrame(pdf)
-        .withColumn("score", nan)
-        .repartition(5, "user_id")
-        .sortWithinPartitions(F.col("score").desc())
-    )
-    path = str(tmp_path / "out.csv")
-    spark.sparkContext.setJobGroup("csv-export", "write_csv")
-    try:
-        assert tables.write_csv(df, path) == n
-        jobs = spark.sparkContext.statusTracker().getJobIdsForGroup("csv-export")
-    finally:
-        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
-    assert len(jobs) >= 5  # one job per partition, not one collect of everything
-    with open(path, encoding="utf-8", newline="") as fh:
-        assert fh.read() == df.toPandas().to_csv(index=False)
+    df = spark.createDataFrame(pdf).withColumn("score", nan).repartition(3)
+    order = [F.col("score").desc(), F.col("user_id")]
+    want = df.orderBy(*order).toPandas().to_csv(index=False)
+    for i, (frame, kwargs) in enumerate(((df.orderBy(*order), {}), (df, {"order": order, "partitions": 7}))):
+        path = str(tmp_path / f"out{i}.csv")
+        spark.sparkContext.setJobGroup(f"csv-export-{i}", "write_csv")
+        try:
+            assert tables.write_csv(frame, path, **kwargs) == n
+            jobs = spark.sparkContext.statusTracker().getJobIdsForGroup(f"csv-export-{i}")
+        finally:
+            spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+        with open(path, encoding="utf-8", newline="") as fh:
+            assert fh.read() == want, kwargs
+    # one job per partition, not one collect of everything: the 7 range partitions, and a sampling job
+    assert len(jobs) >= 7
 
 
 def test_exports_reach_a_lakehouse_given_as_a_uri(spark, tmp_path):

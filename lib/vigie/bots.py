@@ -7,6 +7,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict
@@ -28,6 +29,9 @@ USER_FEATURES = "gold/user_features"
 BOT_SCORES = "gold/bot_scores"
 BLOCKLIST = "exports/blocklist.csv"
 REGISTERED_MODEL = "vigie-bots"
+# rows the driver holds at once while writing the block list: with three tweets of up to 280
+# characters each, at most a few tens of MB
+BLOCKLIST_ROWS_PER_PART = 20_000
 
 
 def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFrame:
@@ -54,8 +58,13 @@ def blocklist(scores: DataFrame, tweets: DataFrame, samples: int = 3) -> DataFra
             *[f"{f}_pct" for f in FEATURES],
             "sample_tweets",
         )
-        .orderBy(F.col("score").desc(), *tie_break())  # the order the flags were given in
+        .orderBy(*blocklist_order())
     )
+
+
+def blocklist_order() -> list:
+    """The block list's order: best score first, then the order the flags were given in."""
+    return [F.col("score").desc(), *tie_break()]
 
 
 def _log_model(result: BotModelResult) -> dict[str, str]:
@@ -129,7 +138,8 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         scores = spark.read.format("delta").load(tables.table_path(lakehouse, BOT_SCORES))
         dest_dir, name = os.path.split(tables.table_path(lakehouse, BLOCKLIST))
         local = os.path.join(tables.staging_dir(dest_dir), name)
-        blocklisted = tables.write_csv(blocklist(scores, tweets), local)
+        parts = math.ceil(result.metrics["flagged"] / BLOCKLIST_ROWS_PER_PART)
+        blocklisted = tables.write_csv(blocklist(scores, tweets), local, blocklist_order(), parts)
         (path,) = tables.publish(spark, [local], dest_dir)
         logged = _log_model(result)
         mlflow.log_artifact(local, "exports")

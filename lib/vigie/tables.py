@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Sequence
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from vigie.paths import is_uri
@@ -58,16 +58,21 @@ def publish(spark: SparkSession, files: Sequence[str], dest_dir: str) -> list[st
     return out
 
 
-def write_csv(df: DataFrame, path: str) -> int:
-    """`df` as one local CSV file with a header, in the DataFrame's order, as pandas' `to_csv(index=False)`
-    writes it (nulls and NaN as empty fields). Returns the number of rows.
+def write_csv(df: DataFrame, path: str, order: Sequence[Column] = (), partitions: int = 1) -> int:
+    """`df` as one local CSV file with a header, sorted by `order` (else in the DataFrame's own order),
+    as pandas' `to_csv(index=False)` writes it (nulls and NaN as empty fields). Returns the row count.
 
-    The rows come a partition at a time (`toLocalIterator`): the driver holds one partition, not the
-    whole export, and no single result counts whole against `spark.driver.maxResultSize`.
+    The rows come a partition at a time (`toLocalIterator`), so the driver holds one partition, not
+    the whole file, and no single result counts against `spark.driver.maxResultSize` whole. With an
+    `order`, the rows are range-partitioned into `partitions` parts first: a plain sort lets adaptive
+    execution merge its partitions by their compressed shuffle size, and repetitive text compresses
+    so well that a whole block list became one partition, too large for a 1 GB heap.
     """
     import csv
     import math
 
+    if order:
+        df = df.repartitionByRange(max(1, partitions), *order).sortWithinPartitions(*order)
     rows = 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, lineterminator="\n")

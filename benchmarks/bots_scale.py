@@ -1,4 +1,4 @@
-"""Cost of the bots threshold and block-list ranks at the study's scale: exact (vigie.ranks) against sketches.
+"""The bots stage's account-level steps at the study's scale (24M accounts), against what each replaced.
 
 Study B scored 24M accounts. The bots stage picks a threshold for the top 2% and gives each flagged
 account the percentile ranks of its three features. Until 6a0be68 both came from Spark's quantile
@@ -6,7 +6,7 @@ sketches (relative error 1e-4), which are one pass each but move with the partit
 counts them exactly. This prints, side by side on the same scores, for the baseline (the sketch code as
 it was, reproduced here) and the exact code: seconds, and how far the baseline's answer is from exact.
 
-    python benchmarks/ranks.py [--accounts 24000000] [--rate 0.02] [--workdir /tmp/vigie-bench-ranks]
+    python benchmarks/bots_scale.py [--accounts 24000000] [--rate 0.02] [--driver-memory auto]
 
 The scores are synthetic and given 6 decimals, so some tie; the features are uniform,
 one of them in hundredths, like `is_near_rate`.
@@ -14,7 +14,9 @@ one of them in hundredths, like `is_near_rate`.
 Two more sections compare, on the same accounts with a synthetic weak label at the flag rate:
 the validation split (a window ranking every weak positive in one task, before b4dff60, against
 `first_k`) and the ROC plot's data (every validation account collected for sklearn, before 4d60e8c,
-against `roc_points`' counts by rounded score).
+against `roc_points`' counts by rounded score). The last writes the block list CSV for the
+flagged accounts, with three 140-character Japanese tweets each: collected whole with toPandas,
+before 8909691, against `tables.write_csv`, a partition at a time.
 """
 
 from __future__ import annotations
@@ -85,10 +87,30 @@ def collected_roc(val):
 
 
 def _rss_mb() -> float:
-    """This Python process's peak resident memory so far, in MB (Linux reports KB)."""
-    import resource
+    """This Python process's resident memory now, in MB."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def _timed_growth(fn):
+    """(seconds, how far this process's resident memory rose above where it started, in MB, result),
+    sampled every 20 ms while `fn` runs."""
+    import threading
+
+    start, peak, done = _rss_mb(), [0.0], threading.Event()
+
+    def watch():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], _rss_mb() - start)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        t, out = _timed(fn)
+    finally:
+        done.set()
+        watcher.join()
+    return t, max(peak[0], _rss_mb() - start), out
 
 
 def _split_and_roc(spark, scores, rate: float) -> None:
@@ -130,16 +152,69 @@ def _split_and_roc(spark, scores, rate: float) -> None:
         "score", F.when(F.col("weak_label") == 1, F.col("score") * 0.5 + 0.5).otherwise(F.col("score"))
     )
     m = val.count()
-    rss0 = _rss_mb()
-    t_new, (fpr, tpr) = _timed(lambda: roc_points(val))
-    rss1 = _rss_mb()
-    t_old, (fpr0, tpr0) = _timed(lambda: collected_roc(val))
-    rss2 = _rss_mb()
-    print(f"\nROC of {m:,} validation accounts   seconds   points   driver (Python) peak grew by")
-    print(f"  collected + sklearn (baseline) {t_old:7.1f}   {len(fpr0):>9,}   {rss2 - rss1:,.0f} MB")
-    print(f"  roc_points (counts in Spark)   {t_new:7.1f}   {len(fpr):>9,}   {rss1 - rss0:,.0f} MB")
+    t_new, mb_new, (fpr, tpr) = _timed_growth(lambda: roc_points(val))
+    t_old, mb_old, (fpr0, tpr0) = _timed_growth(lambda: collected_roc(val))
+    print(f"\nROC of {m:,} validation accounts   seconds   points   driver (Python) memory rose by")
+    print(f"  collected + sklearn (baseline) {t_old:7.1f}   {len(fpr0):>9,}   {mb_old:,.0f} MB")
+    print(f"  roc_points (counts in Spark)   {t_new:7.1f}   {len(fpr):>9,}   {mb_new:,.0f} MB")
     print(f"  ratio roc_points / collected   {t_new / t_old:7.2f}x")
     print(f"  AUC: {np.trapz(tpr0, fpr0):.6f} collected, {np.trapz(tpr, fpr):.6f} from the counts")
+
+
+def _export(scores, workdir: str):
+    """Section 5: the block list CSV, collected whole with toPandas (before 8909691) against
+    `tables.write_csv`, on the flagged accounts with three 140-character Japanese tweets each.
+
+    `write_csv` runs first, before any other section has grown this process, so that its memory is
+    measured from a clean start; the baseline, which a 1 GB heap does not survive, runs last, from the
+    function this returns."""
+    import gc
+    import math
+
+    from pyspark.sql import functions as F
+
+    from vigie.bots import BLOCKLIST_ROWS_PER_PART
+    from vigie.tables import write_csv
+
+    tweet = F.concat(F.col("user_id").cast("string"), F.lit(" "), F.repeat(F.lit("ボットの定期投稿です。"), 12))
+    flagged = scores.filter("score >= 0.98").select(
+        "user_id",
+        F.concat(F.lit("user_"), F.col("user_id").cast("string"), F.lit("_bot")).alias("screen_name"),
+        "score",
+        F.lit(1).alias("has_bot_suffix"),
+        (F.col("user_id") % 500 + 5).alias("tweet_count"),
+        *[F.round(f, 4).alias(f) for f in FEATURES],
+        *[F.round(F.col(f) * 100, 1).alias(f"{f}_pct") for f in FEATURES],
+        F.concat_ws(" || ", tweet, tweet, tweet).alias("sample_tweets"),
+    )
+    order = [F.col("score").desc(), F.col("user_id")]
+    parts = math.ceil(flagged.count() / BLOCKLIST_ROWS_PER_PART)
+    old_path, new_path = os.path.join(workdir, "blocklist-pandas.csv"), os.path.join(workdir, "blocklist-stream.csv")
+    gc.collect()
+    t_new, mb_new, rows = _timed_growth(lambda: write_csv(flagged, new_path, order, parts))
+    size = os.path.getsize(new_path) / 1e6
+
+    def baseline() -> None:
+        _export_baseline(flagged, order, old_path, new_path, f"{rows:,} accounts, {size:,.0f} MB", parts, t_new, mb_new)
+
+    return baseline
+
+
+def _export_baseline(flagged, order, old_path, new_path, what, parts, t_new, mb_new) -> None:
+    import filecmp
+    import gc
+
+    print(f"\nblock list CSV, {what}   seconds   driver (Python) memory rose by")
+    print(f"  write_csv, range partitions: {parts:<4} {t_new:7.1f}   {mb_new:,.0f} MB")
+    gc.collect()
+    try:  # last: when it runs out of heap, the JVM exits and takes the session with it
+        t_old, mb_old, _ = _timed_growth(lambda: flagged.orderBy(*order).toPandas().to_csv(old_path, index=False))
+    except Exception as exc:  # report the baseline's failure, whatever its kind
+        print(f"  toPandas + to_csv (baseline) failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+        return
+    print(f"  toPandas + to_csv (baseline) {t_old:7.1f}   {mb_old:,.0f} MB")
+    same = filecmp.cmp(old_path, new_path, shallow=False)
+    print(f"  ratio write_csv / toPandas {t_new / t_old:7.2f}x; the same bytes: {same}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accounts", type=int, default=24_000_000)
     p.add_argument("--rate", type=float, default=0.02)
     p.add_argument("--cores", type=int, default=2)
-    p.add_argument("--workdir", default="/tmp/vigie-bench-ranks")
+    p.add_argument("--workdir", default="/tmp/vigie-bench-bots-scale")
+    p.add_argument("--driver-memory", default=None, help="the local JVM heap: a size or auto (default: Spark's 1g)")
     args = p.parse_args(argv)
 
     from pyspark.sql import functions as F
@@ -156,7 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     from vigie.sampling import stable_uniform
     from vigie.session import get_spark
 
-    spark = get_spark(app_name="vigie-bench-ranks", master=f"local[{args.cores}]", shuffle_partitions=args.cores * 4)
+    master = f"local[{args.cores}]"
+    spark = get_spark(
+        app_name="vigie-bench-bots-scale",
+        master=master,
+        shuffle_partitions=args.cores * 4,
+        driver_memory=args.driver_memory,
+    )
     spark.sparkContext.setLogLevel("ERROR")
     path = os.path.join(args.workdir, f"scores-{args.accounts}")
     if not os.path.exists(os.path.join(path, "_SUCCESS")):
@@ -177,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     n = scores.count()
     k = round(args.rate * n)
     parts = scores.rdd.getNumPartitions()
-    print(f"{n:,} accounts, top {args.rate:.0%}: k = {k:,}; {parts} partitions, {args.cores} cores")
+    heap = spark.conf.get("spark.driver.memory", "1g")
+    print(f"{n:,} accounts, top {args.rate:.0%}: k = {k:,}; {parts} partitions, {args.cores} cores, heap {heap}")
 
+    export_baseline = _export(scores, args.workdir)
     t_old, old = _timed(lambda: sketch_threshold(scores, args.rate))
     t_new, new = _timed(lambda: kth_largest(scores, "score", k))
     counts = scores.agg(
@@ -214,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {f}: baseline off by up to {col.max():.1f} points; {(col > 0).mean():.1%} of ranks differ")
     flagged.unpersist()
     _split_and_roc(spark, scores, args.rate)
+    export_baseline()
     return 0
 
 

@@ -9,6 +9,7 @@ search, and the answer is counted.
 Example:
     >>> t = kth_largest(scores, "score", 480)  # doctest: +SKIP
     >>> ranked = percent_below(scores, flagged, ["compression_ratio"])  # doctest: +SKIP
+    >>> held = draws.where(first_k(draws, "draw", "user_id", 120))  # doctest: +SKIP
 """
 
 from __future__ import annotations

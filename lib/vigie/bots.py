@@ -29,8 +29,8 @@ USER_FEATURES = "gold/user_features"
 BOT_SCORES = "gold/bot_scores"
 BLOCKLIST = "exports/blocklist.csv"
 REGISTERED_MODEL = "vigie-bots"
-# rows the driver holds at once while writing the block list: with three tweets of up to 280
-# characters each, at most a few tens of MB
+# rows per part of the block list as the driver writes it (it holds two parts at most): with three
+# tweets of up to 280 characters each, a part is at most a few tens of MB
 BLOCKLIST_ROWS_PER_PART = 20_000
 
 

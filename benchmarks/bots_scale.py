@@ -168,6 +168,7 @@ def _export(scores, workdir: str):
     `write_csv` runs first, before any other section has grown this process, so that its memory is
     measured from a clean start; the baseline, which a 1 GB heap does not survive, runs last, from the
     function this returns."""
+    import filecmp
     import gc
     import math
 
@@ -195,26 +196,19 @@ def _export(scores, workdir: str):
     size = os.path.getsize(new_path) / 1e6
 
     def baseline() -> None:
-        _export_baseline(flagged, order, old_path, new_path, f"{rows:,} accounts, {size:,.0f} MB", parts, t_new, mb_new)
+        print(f"\nblock list CSV, {rows:,} accounts, {size:,.0f} MB   seconds   driver (Python) memory rose by")
+        print(f"  write_csv, range partitions: {parts:<4} {t_new:7.1f}   {mb_new:,.0f} MB")
+        gc.collect()
+        try:  # last: when it runs out of heap, the JVM exits and takes the session with it
+            t_old, mb_old, _ = _timed_growth(lambda: flagged.orderBy(*order).toPandas().to_csv(old_path, index=False))
+        except Exception as exc:  # report the baseline's failure, whatever its kind
+            print(f"  toPandas + to_csv (baseline) failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+            return
+        print(f"  toPandas + to_csv (baseline) {t_old:7.1f}   {mb_old:,.0f} MB")
+        same = filecmp.cmp(old_path, new_path, shallow=False)
+        print(f"  ratio write_csv / toPandas {t_new / t_old:7.2f}x; the same bytes: {same}")
 
     return baseline
-
-
-def _export_baseline(flagged, order, old_path, new_path, what, parts, t_new, mb_new) -> None:
-    import filecmp
-    import gc
-
-    print(f"\nblock list CSV, {what}   seconds   driver (Python) memory rose by")
-    print(f"  write_csv, range partitions: {parts:<4} {t_new:7.1f}   {mb_new:,.0f} MB")
-    gc.collect()
-    try:  # last: when it runs out of heap, the JVM exits and takes the session with it
-        t_old, mb_old, _ = _timed_growth(lambda: flagged.orderBy(*order).toPandas().to_csv(old_path, index=False))
-    except Exception as exc:  # report the baseline's failure, whatever its kind
-        print(f"  toPandas + to_csv (baseline) failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
-        return
-    print(f"  toPandas + to_csv (baseline) {t_old:7.1f}   {mb_old:,.0f} MB")
-    same = filecmp.cmp(old_path, new_path, shallow=False)
-    print(f"  ratio write_csv / toPandas {t_new / t_old:7.2f}x; the same bytes: {same}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -379,8 +379,8 @@ def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
 
 
 def test_csv_export_streams_a_partition_at_a_time_and_writes_what_pandas_would(spark, tmp_path):
-    # the block list is 2% of all accounts with three sample tweets each; at Study B's 24M accounts a
-    # single collect would pass spark.driver.maxResultSize (1g by default)
+    # the block list is 2% of all accounts with three sample tweets each; at Study B's 24M accounts it
+    # is about 620 MB, and collecting it whole ran a 1 GB heap out of memory (benchmarks/bots_scale.py)
     from vigie import tables
 
     rng = np.random.default_rng(5)

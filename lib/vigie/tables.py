@@ -64,10 +64,10 @@ def write_csv(df: DataFrame, path: str, order: Sequence[Column] = (), partitions
 
     The rows come a partition at a time (`toLocalIterator`, fetching the next while one is written),
     so the driver holds two partitions at most, not the whole file, and no single result counts
-    against `spark.driver.maxResultSize` whole. With an
-    `order`, the rows are range-partitioned into `partitions` parts first: a plain sort lets adaptive
-    execution merge its partitions by their compressed shuffle size, and repetitive text compresses
-    so well that a whole block list became one partition, too large for a 1 GB heap.
+    against `spark.driver.maxResultSize` whole. With an `order`, the rows are range-partitioned into
+    `partitions` parts first: a plain sort lets adaptive execution merge its partitions by their
+    compressed shuffle size, and repetitive text compresses so well that a whole block list became
+    one partition, too large for a 1 GB heap.
     """
     import csv
     import math

@@ -7,9 +7,11 @@ import random
 
 import numpy as np
 import pytest
+from pyspark.sql import functions as F
 
 from tests.partitions import three_layouts
-from vigie.ranks import _finite, _walk, first_k, kth_largest, percent_below
+from vigie.ranks import _finite, _walk, first_k, kth_largest, numbered, percent_below
+from vigie.session import sql_conf
 
 N = 60_000  # past the quantile sketch's exact range: at error 1e-4 it is 6 ranks off here
 
@@ -74,6 +76,39 @@ def test_first_k_is_the_window_order_with_ties_broken_by_key_however_partitioned
         for frame in layouts:
             got = {r.user_id for r in frame.filter(first_k(frame, "x", "user_id", k)).select("user_id").collect()}
             assert got == want, k
+
+
+# 7 range partitions kept apart; the same, with adaptive execution merging neighbours into ~30 kB
+# parts; and the test session's own settings, where the small input becomes one partition
+SPREAD = {"spark.sql.shuffle.partitions": "7", "spark.sql.adaptive.coalescePartitions.enabled": "false"}
+MERGED = {
+    "spark.sql.shuffle.partitions": "7",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "30k",
+    "spark.sql.adaptive.coalescePartitions.minPartitionSize": "1",
+}
+
+
+@pytest.mark.parametrize(
+    "conf, files", [(SPREAD, {7}), (MERGED, {2, 3, 4, 5, 6}), ({}, {1})], ids=["spread", "merged", "session"]
+)
+def test_numbered_is_the_window_row_number_however_partitioned(spark, conf, files):
+    rng = random.Random(3)
+    # n: 40 values, each ~75 times, so the order turns on the second key; m: unique
+    rows = [(i, rng.randrange(40), f"m{rng.random():.12f}") for i in range(3000)]
+    df = spark.createDataFrame(rows, "id long, n long, m string")
+    want = {i: k for k, (_, _, i) in enumerate(sorted((-n, m, i) for i, n, m in rows))}
+    for frame in three_layouts(df):
+        with sql_conf(spark, conf):
+            out = numbered(frame, [F.col("n").desc(), F.col("m")], "k")
+        assert len(out.inputFiles()) in files  # one file per partition that held rows
+        got = {r.id: r.k for r in out.select("id", "k").collect()}
+        assert got == want
+        assert out.columns == ["id", "n", "m", "k"]
+
+
+def test_numbered_of_no_rows_is_empty(spark):
+    empty = spark.createDataFrame([], "id long")
+    assert numbered(empty, [F.col("id")], "k").count() == 0
 
 
 def test_percent_below_is_exact_with_ties_nulls_and_any_layout(values):

@@ -1,13 +1,15 @@
-"""Exact order statistics and ranks over a column, with no global sort and no single-task window.
+"""Exact order statistics, ranks and row numbers, with no single-task window.
 
 Spark's `approxQuantile` merges per-partition sketches in an order that depends on the partitioning,
 and past a few thousand rows it is only right within its error: the same scores laid out in other
 partitions can give a threshold a few ranks away, and then more accounts than the flag rate. A block
 list must flag the same accounts on a laptop and on a cluster, so here the sketch only narrows the
-search, and the answer is counted.
+search, and the answer is counted. Row numbers (`numbered`) come from a range-partitioned sort and a
+count per partition.
 
 Example:
     >>> t = kth_largest(scores, "score", 480)  # doctest: +SKIP
+    >>> ids = numbered(sizes, [F.col("size").desc(), F.col("first")], "id")  # doctest: +SKIP
     >>> ranked = percent_below(scores, flagged, ["compression_ratio"])  # doctest: +SKIP
     >>> held = draws.where(first_k(draws, "draw", "user_id", 120))  # doctest: +SKIP
 """
@@ -19,7 +21,10 @@ import math
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-_V, _SIDE = "_v", "_side"
+from vigie.tables import materialize
+
+_V, _SIDE, _TAG = "_v", "_side", "_tag"
+_PLACE_BITS = 33  # monotonically_increasing_id(): the partition index above 33 bits, the place below
 
 
 def _finite(df: DataFrame, column: str) -> DataFrame:
@@ -94,6 +99,29 @@ def first_k(df: DataFrame, column: str, key: str, k: int) -> Column:
     c = F.col(column)
     below, tied = df.agg(F.count_if(c < t), F.sort_array(F.collect_list(F.when(c == t, F.col(key))))).first()
     return (c < t) | ((c == t) & F.col(key).isin(tied[: k - below]))
+
+
+def numbered(df: DataFrame, order: list[Column], name: str) -> DataFrame:
+    """`df` with a column `name` numbering its rows 0, 1, 2, ... in `order`: what
+    `row_number().over(Window.orderBy(*order)) - 1` gives, without moving every row into one task.
+    `order` must be total; rows it ties get consecutive numbers in no set order.
+
+    The rows are range-partitioned by `order`, sorted within each partition and tagged with their
+    partition and place (`monotonically_increasing_id`). The tagged rows are written out
+    (`materialize`), so that the later passes see the same partitions even if Spark would sample
+    other range bounds. One pass counts the rows of each partition, the driver adds the counts up
+    into offsets, and each row's number is its partition's offset plus its place.
+    """
+    ranged = df.repartitionByRange(*order).sortWithinPartitions(*order)
+    tagged = materialize(ranged.withColumn(_TAG, F.monotonically_increasing_id()))
+    part = F.shiftright(F.col(_TAG), _PLACE_BITS)
+    offsets, running = [], 0
+    for p, n in sorted(tagged.groupBy(part.alias("p")).count().collect()):
+        offsets += [F.lit(p), F.lit(running)]
+        running += n
+    offset = F.create_map(*offsets)[part] if offsets else F.lit(0)
+    place = F.col(_TAG).bitwiseAND((1 << _PLACE_BITS) - 1)
+    return tagged.withColumn(name, (offset + place).cast("long")).drop(_TAG)
 
 
 def _below_counts(splits: list[list[float]]):

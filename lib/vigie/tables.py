@@ -1,4 +1,5 @@
-"""Delta I/O for the lakehouse: create tables, idempotent MERGEs, versions. No transforms here.
+"""Delta I/O for the lakehouse: create tables, idempotent MERGEs, versions; plus the CSV exports and
+the Parquet that cuts a long lineage (`materialize`). No transforms here.
 
 Example:
     >>> inserted = merge_new_rows(spark, path, df, keys=["tweet_id"], partition_col="date")  # doctest: +SKIP
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Sequence
 
 from delta.tables import DeltaTable
@@ -82,6 +84,24 @@ def write_csv(df: DataFrame, path: str, order: Sequence[Column] = (), partitions
             out.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in row])
             rows += 1
     return rows
+
+
+def materialize(df: DataFrame) -> DataFrame:
+    """Materialise `df` as Parquet under the checkpoint dir and read it back: a plan with no lineage.
+
+    Not Dataset.checkpoint(): since Spark 3.4 the checkpointed plan keeps the size estimate of the
+    plan it replaces, and the size-only estimator multiplies the sizes of a join's sides, so the
+    estimate of an iterated join grows doubly exponentially; after some 20 LPA iterations planning
+    alone spends minutes multiplying BigIntegers. Parquet gives each iteration its true size.
+    """
+    spark = df.sparkSession
+    base = spark.sparkContext.getCheckpointDir()
+    if not base:
+        base = tempfile.mkdtemp(prefix="vigie-checkpoints-")
+        spark.sparkContext.setCheckpointDir(base)
+    path = f"{base.rstrip('/')}/vigie-{uuid.uuid4().hex}"
+    df.write.parquet(path)
+    return spark.read.parquet(path)
 
 
 def exists(spark: SparkSession, path: str) -> bool:

@@ -9,7 +9,7 @@ of synchronous LPA (GraphFrames' and GraphX's version included):
   volume, LPAm (Barber & Clark 2009): score(l) = w(i, l) - penalty * k_i * (D_l - k_i[l = own]) / 2m.
   penalty = 1 makes every move a modularity gain; 0 is classic LPA.
 Lineage grows with every iteration, so labels are written to the SparkContext's checkpoint dir as
-Parquet each time and read back (see `materialize`).
+Parquet each time and read back (see `vigie.tables.materialize`).
 
 `community_stats`, `modularity` and `agreement` score any partition (a DataFrame of node,
 community), whichever method made it, with sums Spark can do on millions of nodes.
@@ -22,12 +22,12 @@ Example:
 from __future__ import annotations
 
 import math
-import tempfile
-import uuid
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+
+from vigie.tables import materialize
 
 
 @dataclass
@@ -36,24 +36,6 @@ class LpaResult:
     iterations: int
     converged: bool
     changed: list[int] = field(default_factory=list)  # nodes relabelled at each iteration
-
-
-def materialize(df: DataFrame) -> DataFrame:
-    """Materialise `df` as Parquet under the checkpoint dir and read it back: a plan with no lineage.
-
-    Not Dataset.checkpoint(): since Spark 3.4 the checkpointed plan keeps the size estimate of the
-    plan it replaces, and the size-only estimator multiplies the sizes of a join's sides, so the
-    estimate of an iterated join grows doubly exponentially; after some 20 LPA iterations planning
-    alone spends minutes multiplying BigIntegers. Parquet gives each iteration its true size.
-    """
-    spark = df.sparkSession
-    base = spark.sparkContext.getCheckpointDir()
-    if not base:
-        base = tempfile.mkdtemp(prefix="vigie-checkpoints-")
-        spark.sparkContext.setCheckpointDir(base)
-    path = f"{base.rstrip('/')}/vigie-{uuid.uuid4().hex}"
-    df.write.parquet(path)
-    return spark.read.parquet(path)
 
 
 def _directed(edges: DataFrame) -> DataFrame:

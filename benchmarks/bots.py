@@ -22,6 +22,11 @@ that gives the JVM's CPU budget under the goal, set against what the floor's and
 With --floor-breakdown, also splits the floor's CPU seconds into its steps (scan, shuffle, group and
 join, the hand-off to the UDF), and times the floor on the table's Parquet files read without Delta.
 
+With --lgbm-timeline, also splits SynapseML's 1-tree and 200-tree fits on the stage's rows into where
+their wall time goes, from the driver's record of its Spark jobs: on the driver before the first job
+(parameters to the JVM, checks), the training job, the other jobs, the gaps between jobs, and on the
+driver after the last (building the model).
+
 With --other-plans, also times once the other natural plan for the floor, `timeline_in_pandas`:
 the tweets grouped by user straight into pandas (`applyInPandas`), sorted, joined and compressed
 there. It is checked to compress the same bytes, and shows why the floor sorts and joins in the JVM.
@@ -30,6 +35,7 @@ there. It is checked to compress the same bytes, and shows why the floor sorts a
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -160,6 +166,40 @@ def timeline_in_pandas(tweets, cfg):
     return timeline_rows(tweets).groupBy("user_id").applyInPandas(one_user, "user_id long, compression_ratio double")
 
 
+def _jobs_from(spark, first: int) -> list[tuple[int, str, float, float]]:
+    """(id, name, start, end) of the finished Spark jobs numbered `first` or more, times in seconds since
+    the epoch, from the driver's status store (what the Spark UI shows)."""
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None)
+    found = []
+    for i in range(jobs.size()):
+        j = jobs.apply(i)
+        if j.jobId() >= first and j.completionTime().isDefined():
+            start, end = j.submissionTime().get().getTime(), j.completionTime().get().getTime()
+            found.append((j.jobId(), j.name(), start / 1000, end / 1000))
+    return sorted(found)
+
+
+def fit_timeline(spark, fit) -> dict[str, float]:
+    """Seconds of one `fit()` spent: on the driver before its first Spark job, in its longest job (the
+    training), in its other jobs, between jobs, and on the driver after the last one."""
+    first = max((j[0] for j in _jobs_from(spark, 0)), default=-1) + 1
+    started = time.time()
+    fit()
+    ended = time.time()
+    jobs = _jobs_from(spark, first)
+    spans = [end - start for _, _, start, end in jobs]
+    gaps = [b[2] - a[3] for a, b in itertools.pairwise(jobs)]
+    return {
+        "total": ended - started,
+        "before the first job": jobs[0][2] - started,
+        "training job": max(spans),
+        "other jobs": sum(spans) - max(spans),
+        "between jobs": sum(gaps),
+        "after the last job": ended - jobs[-1][3],
+        "jobs": float(len(jobs)),
+    }
+
+
 def floor_breakdown(spark, tweets, cfg, jvm_pid: int, repeats: int) -> list[tuple[str, float, tuple, bool]]:
     """Where the floor's CPU goes: cumulative steps up to the floor, each timed `repeats` times after a warm-up,
     interleaved so a slow spell hits every step alike; then the floor over the table's Parquet files read
@@ -221,6 +261,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each contender after the warm-up")
     ap.add_argument("--other-plans", action="store_true", help="also time the floor's work done in pandas, once")
     ap.add_argument("--floor-breakdown", action="store_true", help="also split the floor's CPU into its steps")
+    ap.add_argument("--lgbm-timeline", action="store_true", help="also split SynapseML's fits into driver and jobs")
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "vigie-bench-bots"))
     args = ap.parse_args()
     lake = ensure_lakehouse(Path(args.data), args.tweets, args.cores)
@@ -349,6 +390,10 @@ def main() -> None:
         [synapse_fit(data, numThreads=args.cores, useBarrierExecutionMode=True) for _ in reps]
     )
     native_big = statistics.median([native_fit(xb, yb) for _ in reps])
+    timelines = {1: [], 200: []}
+    for _ in reps if args.lgbm_timeline else ():  # interleaved, so a slow spell hits both alike
+        for trees, found in timelines.items():
+            found.append(fit_timeline(spark, lambda t=trees: synapse_fit(data, numThreads=args.cores, numIterations=t)))
 
     ours = f"SynapseML LightGBM, 200 trees, {args.cores} threads, {stage.data_transfer}"
     rows = [
@@ -404,6 +449,13 @@ def main() -> None:
     print(f"SynapseML / native LightGBM: {synapse_secs / native_secs:.2f}x on {n_users:,} rows, "
           f"{synapse_big / native_big:.2f}x on {big_n:,} rows (goal <= 1.5x); a 1-tree fit alone is "
           f"{synapse_one_tree / native_secs:.2f}x native's 200 trees on {n_users:,} rows")  # fmt: skip
+    if args.lgbm_timeline:
+        print(f"\nwhere SynapseML's fits on {n_users:,} rows spend their time, seconds (medians of {args.repeats})")
+        print(f"{'':24} {'1 tree':>8} {'200 trees':>10}")
+        for part in timelines[1][0]:
+            one, full = (statistics.median(t[part] for t in timelines[n]) for n in (1, 200))
+            print(f"{part:24} {one:8.2f} {full:10.2f}" if part != "jobs" else f"{part:24} {one:8.0f} {full:10.0f}")
+        print(f"{'native lightgbm':24} {'':8} {native_secs:10.2f}")
     print(json.dumps({"feature_ratio": spark_secs / bz2_secs, "feature_ratio_first_run": spark_first / bz2_secs,
                       "floor_ratio": floor_secs / bz2_secs, "lightgbm_one_tree_ratio": synapse_one_tree / native_secs,
                       "jvm_cpu_stage": spark_cpu and spark_cpu[0], "python_cpu_stage": spark_cpu and spark_cpu[1],

@@ -1,4 +1,5 @@
-"""Run a command and report its wall time and the peak memory of its whole process tree."""
+"""Timing helpers: a function's wall time, and a command's wall time with the peak memory of its whole
+process tree."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import threading
 import time
 
 import psutil
+
+
+def timed(fn):
+    """(seconds, result) of calling `fn`."""
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float, str]:

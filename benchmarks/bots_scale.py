@@ -24,18 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
+from _measure import timed  # noqa: E402
+
 FEATURES = ["compression_ratio", "is_near_rate", "uniq_ratio"]
-
-
-def _timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
 
 
 def sketch_threshold(scores, rate: float) -> float:
@@ -106,7 +101,7 @@ def _timed_growth(fn):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        t, out = _timed(fn)
+        t, out = timed(fn)
     finally:
         done.set()
         watcher.join()
@@ -138,8 +133,8 @@ def _split_and_roc(spark, scores, rate: float) -> None:
         )
         return len(tasks), max(t["n"] for t in tasks)
 
-    t_old, old = _timed(lambda: sorted(summary(window_split(labelled, 0.25, 42)).collect()))
-    t_new, new = _timed(lambda: sorted(summary(with_validation_split(labelled, 0.25, 42)).collect()))
+    t_old, old = timed(lambda: sorted(summary(window_split(labelled, 0.25, 42)).collect()))
+    t_new, new = timed(lambda: sorted(summary(with_validation_split(labelled, 0.25, 42)).collect()))
     pos = labelled.filter("weak_label = 1").count()
     print(f"\nvalidation split, {pos:,} weak positives, a quarter held out")
     print("                         seconds   tasks   positives in the largest")
@@ -257,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n:,} accounts, top {args.rate:.0%}: k = {k:,}; {parts} partitions, {args.cores} cores, heap {heap}")
 
     export_baseline = _export(scores, args.workdir)
-    t_old, old = _timed(lambda: sketch_threshold(scores, args.rate))
-    t_new, new = _timed(lambda: kth_largest(scores, "score", k))
+    t_old, old = timed(lambda: sketch_threshold(scores, args.rate))
+    t_new, new = timed(lambda: kth_largest(scores, "score", k))
     counts = scores.agg(
         F.sum((F.col("score") >= old).cast("long")).alias("ge_old"),
         F.sum((F.col("score") > old).cast("long")).alias("gt_old"),
@@ -272,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
 
     flagged = scores.filter(F.col("score") >= new).cache()
     m = flagged.count()
-    t_old, old_pct = _timed(lambda: sketch_ranks(scores, flagged).toPandas().set_index("user_id").sort_index())
-    t_new, new_pct = _timed(
+    t_old, old_pct = timed(lambda: sketch_ranks(scores, flagged).toPandas().set_index("user_id").sort_index())
+    t_new, new_pct = timed(
         lambda: (
             percent_below(scores, flagged, FEATURES)
             .select("user_id", *[f"{f}_pct" for f in FEATURES])

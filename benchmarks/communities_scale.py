@@ -22,10 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+from _measure import timed  # noqa: E402
 
 
 def window_renumber(labels):
@@ -38,12 +39,6 @@ def window_renumber(labels):
         "community", (F.row_number().over(Window.orderBy(F.col("_n").desc(), "_m")) - 1).cast("long").alias("_id")
     )
     return labels.join(ids, "community").select("node", F.col("_id").alias("community"))
-
-
-def _timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         spark.range(args.nodes).select(F.col("id").alias("node"), group.alias("community")).write.parquet(path)
     labels = spark.read.parquet(path)
     n = labels.count()
-    sizes = labels.groupBy("community").count()
-    n_comm, largest = sizes.agg(F.count("*"), F.max("count")).first()
+    # what renumber orders the communities by, kept to count them and to estimate its tasks below
+    order = [F.col("_n").desc(), F.col("_m")]
+    keyed = (
+        labels.groupBy("community")
+        .agg(F.count("*").alias("_n"), F.min(F.col("node").cast("string")).alias("_m"))
+        .cache()
+    )
+    n_comm, largest = keyed.agg(F.count("*"), F.max("_n")).first()
     heap = spark.conf.get("spark.driver.memory", "1g")
     print(f"{n:,} nodes in {n_comm:,} communities (largest {largest:,}); {args.cores} cores, heap {heap}")
 
@@ -89,10 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     warm = labels.filter(F.col("node") % 100 == 0)  # compile both plans' code on 1% of the nodes first
     run(window_renumber, warm), run(renumber, warm)
 
-    t_old, old = _timed(lambda: run(window_renumber))
-    t_new, new = _timed(lambda: run(renumber))
-    order = [F.col("_n").desc(), F.col("_m")]
-    keyed = labels.groupBy("community").agg(F.count("*").alias("_n"), F.min(F.col("node").cast("string")).alias("_m"))
+    t_old, old = timed(lambda: run(window_renumber))
+    t_new, new = timed(lambda: run(renumber))
     tasks = keyed.repartitionByRange(*order).groupBy(F.spark_partition_id()).count().agg(F.count("*"), F.max("count"))
     new_tasks, new_largest = tasks.first()
     differ = (

@@ -17,6 +17,7 @@ from vigie.communities.known import load_known
 from vigie.communities.stage import GOLD, REGISTERED_MODEL, _validate, renumber, run_communities
 from vigie.config import CommunitiesConfig, MlflowConfig
 from vigie.errors import ConfigError, InputError
+from vigie.session import sql_conf
 
 
 def _nmi(truth: dict, nodes, membership) -> float:
@@ -74,6 +75,21 @@ def test_lpa_volume_penalty_splits_two_cliques_joined_by_a_bridge(spark):
         got = lpa.label_propagation(edges, max_iter=30, seed=2, penalty=penalty).labels.toPandas()
         sides = got.assign(side=got["node"].str[0]).groupby("side")["community"].nunique()
         assert got["community"].nunique() == 2 and (sides == 1).all()
+
+
+@pytest.mark.parametrize("penalty, shuffles", [(0.0, 3), (1.0, 6)], ids=["classic", "volume_penalty"])
+def test_an_lpa_iteration_shuffles_the_votes_once(spark, penalty, shuffles):
+    # As on a graph too big to broadcast: the join with the neighbours' labels shuffles both sides, and
+    # the votes are shuffled by node once; each node's best label is picked in those partitions. With
+    # the volume penalty, the volumes are summed by label, joined on label, and the votes go back to
+    # the nodes. The plan this replaced shuffled 6 and 12 times.
+    cliques = [(f"{c}{i}", f"{c}{j}", 1.0) for c in "xy" for i in range(6) for j in range(i + 1, 6)]
+    graph = lpa.prepare(_graph_df(spark, [*cliques, ("x0", "y0", 1.0)]))
+    labels = graph.degree.select("node", F.col("node").alias("label"), "k")
+    off = {"spark.sql.autoBroadcastJoinThreshold": "-1", "spark.sql.adaptive.enabled": "false"}
+    with sql_conf(spark, off):
+        plan = lpa._step(graph, labels, 1, 0, penalty)._jdf.queryExecution().executedPlan().toString()
+    assert plan.count("Exchange hashpartitioning") == shuffles
 
 
 def test_spark_agreement_matches_scikit_learn(spark):

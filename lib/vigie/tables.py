@@ -92,7 +92,8 @@ def materialize(df: DataFrame) -> DataFrame:
     Not Dataset.checkpoint(): since Spark 3.4 the checkpointed plan keeps the size estimate of the
     plan it replaces, and the size-only estimator multiplies the sizes of a join's sides, so the
     estimate of an iterated join grows doubly exponentially; after some 20 LPA iterations planning
-    alone spends minutes multiplying BigIntegers. Parquet gives each iteration its true size.
+    alone spends minutes multiplying BigIntegers. Parquet gives each iteration its true size. It is
+    read back with the schema it was written with: inferring it would run a Spark job each time.
     """
     spark = df.sparkSession
     base = spark.sparkContext.getCheckpointDir()
@@ -101,7 +102,7 @@ def materialize(df: DataFrame) -> DataFrame:
         spark.sparkContext.setCheckpointDir(base)
     path = f"{base.rstrip('/')}/vigie-{uuid.uuid4().hex}"
     df.write.parquet(path)
-    return spark.read.parquet(path)
+    return spark.read.schema(df.schema).parquet(path)
 
 
 def exists(spark: SparkSession, path: str) -> bool:

@@ -54,7 +54,7 @@ def weighted_degree(edges: DataFrame) -> DataFrame:
 class LpaGraph:
     """An edge list made ready for label propagation once, and shared by every seed."""
 
-    both: DataFrame  # node, nbr, weight: each undirected edge in both directions
+    both: DataFrame  # node, nbr, weight, k: each undirected edge in both directions, with the node's degree
     degree: DataFrame  # node, k: weighted degree
     n: int
     two_m: float
@@ -64,7 +64,43 @@ def prepare(edges: DataFrame) -> LpaGraph:
     """Both directions and the degrees of an undirected weighted graph (src, dst, weight), materialised."""
     degree = materialize(weighted_degree(edges).withColumnRenamed("degree", "k"))
     totals = degree.agg(F.count("*").alias("n"), F.sum("k").alias("two_m")).first()
-    return LpaGraph(materialize(_directed(edges)), degree, totals["n"], float(totals["two_m"] or 0.0))
+    both = materialize(_directed(edges).join(degree, "node"))
+    return LpaGraph(both, degree, totals["n"], float(totals["two_m"] or 0.0))
+
+
+def _step(graph: LpaGraph, labels: DataFrame, seed: int, it: int, penalty: float) -> DataFrame:
+    """One iteration: node, label (the next one), own (the current one), k, from labels (node, label, k).
+
+    The votes are shuffled by node once. Every vote for a (node, label) pair is summed in one
+    aggregate, the node's own label among them with weight 0 (it stays a candidate even when no
+    neighbour carries it any more), and each node's best label is a `max` over the same partitions,
+    so picking it moves no row again.
+    """
+    heard = graph.both.join(labels.select(F.col("node").alias("nbr"), "label"), "nbr").select(
+        "node", "label", F.col("weight").alias("w"), "k", F.lit(False).alias("is_own")
+    )
+    kept = labels.select("node", "label", F.lit(0.0).alias("w"), "k", F.lit(True).alias("is_own"))
+    votes = (
+        heard.unionByName(kept)
+        .repartition("node")
+        .groupBy("node", "label")
+        .agg(F.sum("w").alias("w"), F.max("k").alias("k"), F.max("is_own").alias("is_own"))
+    )
+    score = F.col("w")
+    if penalty > 0 and graph.two_m > 0:
+        volume = labels.groupBy("label").agg(F.sum("k").alias("vol"))
+        votes = votes.join(volume, "label", "left")
+        rest = F.coalesce(F.col("vol"), F.lit(0.0)) - F.when(F.col("is_own"), F.col("k")).otherwise(0.0)
+        score = F.col("w") - F.lit(penalty) * F.col("k") * rest / F.lit(graph.two_m)
+    # best score, then the own label, then a pseudo-random draw: the smallest hash, as ~hash is largest
+    draw = F.bitwise_not(F.xxhash64(F.col("label"), F.lit(seed), F.lit(it)))
+    chosen = votes.groupBy("node").agg(
+        F.max(F.struct(score.alias("score"), "is_own", draw.alias("draw"), "label")).alias("best"),
+        F.max(F.when(F.col("is_own"), F.col("label"))).alias("own"),
+        F.max("k").alias("k"),
+    )
+    moves = F.pmod(F.xxhash64(F.col("node"), F.lit(seed), F.lit(it)), F.lit(2)) == 0
+    return chosen.select("node", F.when(moves, F.col("best.label")).otherwise(F.col("own")).alias("label"), "own", "k")
 
 
 def label_propagation(
@@ -77,44 +113,16 @@ def label_propagation(
     if max_iter < 1:
         raise ValueError("max_iter must be at least 1")
     graph = edges if isinstance(edges, LpaGraph) else prepare(edges)
-    both, degree, n, two_m = graph.both, graph.degree, graph.n, graph.two_m
-    labels = degree.select("node", F.col("node").alias("label"))
+    labels = graph.degree.select("node", F.col("node").alias("label"), "k")
     changed: list[int] = []
     converged = False
     for it in range(max_iter):
-        nbr_labels = labels.select(F.col("node").alias("nbr"), "label")
-        votes = both.join(nbr_labels, "nbr").groupBy("node", "label").agg(F.sum("weight").alias("w"))
-        own = labels.select("node", F.col("label").alias("own"))
-        # the current label is always a candidate, even when no neighbour carries it any more
-        votes = votes.unionByName(own.select("node", F.col("own").alias("label"), F.lit(0.0).alias("w")))
-        votes = votes.groupBy("node", "label").agg(F.sum("w").alias("w")).join(own, "node")
-        score = F.col("w")
-        if penalty > 0 and two_m > 0:
-            volume = labels.join(degree, "node").groupBy("label").agg(F.sum("k").alias("vol"))
-            votes = votes.join(volume, "label", "left").join(degree, "node")
-            rest = F.coalesce(F.col("vol"), F.lit(0.0)) - F.when(F.col("label") == F.col("own"), F.col("k")).otherwise(
-                0.0
-            )
-            score = F.col("w") - F.lit(penalty) * F.col("k") * rest / F.lit(two_m)
-        best = Window.partitionBy("node").orderBy(
-            F.col("score").desc(),
-            (F.col("label") == F.col("own")).desc(),
-            F.xxhash64(F.col("label"), F.lit(seed), F.lit(it)),
-        )
-        chosen = (
-            votes.withColumn("score", score)
-            .withColumn("_r", F.row_number().over(best))
-            .where("_r = 1")
-            .select("node", "own", F.col("label").alias("best"))
-        )
-        moves = F.pmod(F.xxhash64(F.col("node"), F.lit(seed), F.lit(it)), F.lit(2)) == 0
-        nxt = chosen.select("node", F.when(moves, F.col("best")).otherwise(F.col("own")).alias("label"), "own")
-        nxt = materialize(nxt)
+        nxt = materialize(_step(graph, labels, seed, it, penalty))
         moved = nxt.where(F.col("label") != F.col("own")).count()
-        labels = nxt.select("node", "label")
+        labels = nxt.select("node", "label", "k")
         changed.append(moved)
         # half the nodes sit out each iteration: stable only when two iterations in a row moved (almost) none
-        if len(changed) >= 2 and changed[-1] <= tol * n and changed[-2] <= tol * n:
+        if len(changed) >= 2 and changed[-1] <= tol * graph.n and changed[-2] <= tol * graph.n:
             converged = True
             break
     return LpaResult(labels.select("node", F.col("label").alias("community")), len(changed), converged, changed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -114,9 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="*", choices=METHODS, default=list(METHODS))
     p.add_argument("--nx-max-edges", type=int, default=1_000_000, help="networkx Louvain above this is skipped")
     p.add_argument("--one", nargs=3, metavar=("METHOD", "EDGES", "OUT"), help=argparse.SUPPRESS)
+    p.add_argument("--user-graph", nargs=2, metavar=("LAKE", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         run_one(*args.one)
+        return 0
+    if args.user_graph:
+        _user_graph(*args.user_graph)
         return 0
     import pandas as pd
 
@@ -130,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.lake and os.path.exists(os.path.join(args.lake, "silver", "tweets")):
         path = os.path.join(args.workdir, "users-" + os.path.basename(args.lake.rstrip("/")) + ".parquet")
         if not os.path.exists(path):
-            _user_graph(args.lake, path)
+            # in a child, like the methods: a stopped session leaves its deleted jar folder on sys.path,
+            # and the next import that walks sys.path fails on it
+            cmd = [sys.executable, os.path.abspath(__file__), "--user-graph", args.lake, path]
+            subprocess.run(cmd, check=True, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
         graphs.append((f"user graph of {os.path.basename(args.lake.rstrip('/'))}", path))
     from vigie.communities.lpa import graphframes_available
     from vigie.session import get_spark

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from tests.partitions import three_layouts
 from vigie.communities import edges as G
 from vigie.communities import leiden, lpa
 from vigie.communities.known import load_known
@@ -75,6 +76,19 @@ def test_lpa_volume_penalty_splits_two_cliques_joined_by_a_bridge(spark):
         got = lpa.label_propagation(edges, max_iter=30, seed=2, penalty=penalty).labels.toPandas()
         sides = got.assign(side=got["node"].str[0]).groupby("side")["community"].nunique()
         assert got["community"].nunique() == 2 and (sides == 1).all()
+
+
+def test_lpa_labels_do_not_depend_on_how_the_edges_are_laid_out(spark):
+    # ties between labels are broken by the seeded draw, then by the label itself: never by row order
+    rng = random.Random(4)
+    edges = [(f"n{i}", f"n{j}", float(rng.randrange(1, 3))) for i in range(60) for j in range(i + 1, 60)
+             if (i // 10 == j // 10 and rng.random() < 0.5) or rng.random() < 0.02]  # fmt: skip
+    runs = [
+        {r.node: r.community for r in lpa.label_propagation(frame, max_iter=8, seed=5, penalty=1.0).labels.collect()}
+        for frame in three_layouts(_graph_df(spark, edges))
+    ]
+    assert runs[0] == runs[1] == runs[2]
+    assert 2 < len(set(runs[0].values())) < 60
 
 
 @pytest.mark.parametrize("penalty, shuffles", [(0.0, 3), (1.0, 6)], ids=["classic", "volume_penalty"])

@@ -74,7 +74,8 @@ def _step(graph: LpaGraph, labels: DataFrame, seed: int, it: int, penalty: float
     The votes are shuffled by node once. Every vote for a (node, label) pair is summed in one
     aggregate, the node's own label among them with weight 0 (it stays a candidate even when no
     neighbour carries it any more), and each node's best label is a `max` over the same partitions,
-    so picking it moves no row again.
+    so picking it moves no row again. LPAm joins the label volumes on label: broadcast, they keep
+    that layout; too big to broadcast, the votes go to the labels and back to the nodes.
     """
     heard = graph.both.join(labels.select(F.col("node").alias("nbr"), "label"), "nbr").select(
         "node", "label", F.col("weight").alias("w"), "k", F.lit(False).alias("is_own")

@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.lake and os.path.exists(os.path.join(args.lake, "silver", "tweets")):
         path = os.path.join(args.workdir, "users-" + os.path.basename(args.lake.rstrip("/")) + ".parquet")
         if not os.path.exists(path):
-            # in a child, like the methods: a stopped session leaves its deleted jar folder on sys.path,
-            # and the next import that walks sys.path fails on it
+            # in a child, like the methods: a stopped session deletes its jars but leaves them on sys.path,
+            # and the Delta jar carries the `delta` Python package, so a later `import delta` fails on it
             cmd = [sys.executable, os.path.abspath(__file__), "--user-graph", args.lake, path]
             subprocess.run(cmd, check=True, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
         graphs.append((f"user graph of {os.path.basename(args.lake.rstrip('/'))}", path))

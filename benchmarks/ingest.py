@@ -4,6 +4,10 @@
 
 Prints seconds, MB/s and peak memory (whole process tree) per tool, and the ratio of each to DuckDB.
 Spark's own JSON reader (explicit schema, to Parquet) is shown too, as the naive Spark baseline.
+
+First, on one core and in this process, the Python parse that each ingest task runs: vigie's parse of the
+file's first 64 MB split into staging Arrow batches, against `orjson.loads` of the same records alone,
+the floor of any parser written in Python (`--parse-only` stops there).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_measured
+from _measure import run_measured, timed
 
 PY = sys.executable
 # The columns both contenders read: the study's fields (ids, time, text, user, hashtags, mentions, links).
@@ -59,11 +63,48 @@ print(spark.read.parquet("{out}").count())
 """
 
 
+def parse_vs_orjson(src: Path, split_bytes: int = 64 << 20, repeats: int = 3) -> None:
+    """One split, one core: vigie's parse into staging batches against decoding its records alone."""
+    import orjson
+    import pyarrow as pa
+
+    from vigie.ingest.job import parse_split_batches
+    from vigie.ingest.reader import Split, iter_chunks
+
+    split = Split(str(src), 0, 0, split_bytes, "none")
+    described = pa.RecordBatch.from_pylist(
+        [{"path": split.path, "index": 0, "start": 0, "end": split.end, "compression": "none"}]
+    )
+
+    def decode_only() -> int:
+        decoded = 0
+        for _, chunk in iter_chunks(split):
+            try:
+                decoded += orjson.loads(chunk) is not None if chunk else 0
+            except orjson.JSONDecodeError:  # the generated dump plants malformed lines
+                pass
+        return decoded
+
+    def vigie_parse() -> int:
+        return sum(b.num_rows for b in parse_split_batches(iter([described])))
+
+    mb = min(split_bytes, src.stat().st_size) / 2**20
+    best = {}
+    for name, fn in (("orjson.loads alone", decode_only), ("vigie parse -> staging batches", vigie_parse)):
+        best[name] = min(timed(fn)[0] for _ in range(repeats))
+    base = best["orjson.loads alone"]
+    print(f"\nPython parse, one core, the first {mb:,.0f} MB split of {src.name}, best of {repeats}:")
+    print(f"{'step':32} {'seconds':>8} {'MB/s':>8} {'x orjson time':>14}")
+    for name, secs in best.items():
+        print(f"{name:32} {secs:8.2f} {mb / secs:8.1f} {secs / base:14.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tweets", type=int, default=750_000, help="size of the generated dump (750k ~ 1 GB)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "vigie-bench-ingest"))
+    ap.add_argument("--parse-only", action="store_true", help="only the one-core Python parse")
     args = ap.parse_args()
 
     data = Path(args.data)
@@ -77,6 +118,9 @@ def main() -> None:
     src = next(dump.glob("tweets-*.jsonl"))
     size_mb = src.stat().st_size / 2**20
     truth = json.loads((dump / "_truth.json").read_text())
+    parse_vs_orjson(src)
+    if args.parse_only:
+        return
     env = {**os.environ, "PYSPARK_PYTHON": PY}
     work = Path(tempfile.mkdtemp(prefix="vigie-bench-"))
     results = {}

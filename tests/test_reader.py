@@ -6,10 +6,13 @@ import bz2
 import gzip
 import json
 
+import pyarrow as pa
 import pytest
+from pyspark.sql.pandas.types import to_arrow_schema
 
+from vigie import schema as S
 from vigie.errors import InputError
-from vigie.ingest.job import parse_split
+from vigie.ingest.job import KIND_COLUMNS, parse_split, parse_split_batches
 from vigie.ingest.reader import decode_chunk, list_input_files, plan_splits
 
 
@@ -146,3 +149,37 @@ def test_missing_input_is_a_clear_error(tmp_path):
         list_input_files([])
     with pytest.raises(InputError, match=r"s3://bucket/raw is a remote URI: .* /dbfs/"):
         list_input_files(["s3://bucket/raw"])
+
+
+SAMPLE_FOLDERS = ["tweet-updates", "tweet_parser", "python-twitter", "tweepy", "twarc-csv", "twarc-hashtags"]
+STAGING_KEY = ["source_file", "split_index", "kind", "local_line", "item_index"]
+
+
+def test_staging_batches_keep_every_value_the_parser_set(shared_data, mixed_file):
+    """Batches are built per kind from that kind's columns: none may drop a value a parser filled.
+
+    Every format vigie reads (v1.1, v2 pages, activity streams, rejects) against Arrow's own
+    row-by-row conversion of the same rows into the whole staging schema.
+    """
+    samples = (p for d in SAMPLE_FOLDERS for p in (shared_data / d).rglob("*") if p.suffix in (".json", ".jsonl"))
+    files = [str(mixed_file[0]), *sorted(map(str, samples))]
+    schema = to_arrow_schema(S.STAGING_SCHEMA)
+    splits = plan_splits(files, split_bytes=1 << 16)
+    rows = [r for split in splits for r in parse_split(split)]
+    assert {r["kind"] for r in rows} == set(KIND_COLUMNS)
+    for r in rows:
+        assert set(r) <= set(KIND_COLUMNS[r["kind"]]), (r["kind"], set(r) - set(KIND_COLUMNS[r["kind"]]))
+
+    descriptions = pa.RecordBatch.from_pylist(
+        [
+            {"path": s.path, "index": s.index, "start": s.start, "end": s.end, "compression": s.compression}
+            for s in splits
+        ],
+    )
+    batches = list(parse_split_batches(iter([descriptions])))
+    assert all(len(set(b.column("kind").to_pylist())) == 1 for b in batches)  # one kind per batch
+    order = [(c, "ascending") for c in STAGING_KEY]
+    got = pa.Table.from_batches(batches, schema).sort_by(order)
+    want = pa.Table.from_pylist(rows, schema).sort_by(order)
+    assert got.num_rows == len(rows) > 1000
+    assert got.equals(want)

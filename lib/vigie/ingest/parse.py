@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -41,8 +42,12 @@ class BadRecord(ValueError):
 # ---------------------------------------------------------------- small converters
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_v1_time(value: str) -> int:
-    """`Wed Jun 20 12:00:00 +0000 2018` -> epoch microseconds (Spark's parser rejects `EEE`, so no strptime)."""
+    """`Wed Jun 20 12:00:00 +0000 2018` -> epoch microseconds (Spark's parser rejects `EEE`, so no strptime).
+
+    Cached: a stream's tweets share seconds, and an author's creation time comes with every tweet.
+    """
     parts = value.split()
     if len(parts) != 6 or parts[1] not in _MONTHS:
         raise BadRecord(f"created_at is not in Twitter's format: {value!r}")
@@ -436,6 +441,7 @@ def records_from_value(value: Any, depth: int = 0) -> Iterator[Record]:
     """All tweet/user/reject records in one decoded top-level JSON value.
 
     Each yielded tweet or reject is one "record" for the nothing-lost count; users ride along.
+    Every tweet and user dict is new and owned by the caller, which may extend it in place.
     """
     if isinstance(value, list):
         if not value:

@@ -10,7 +10,7 @@ import tomllib
 from vigie import versions
 from vigie.config import Config, as_dict, load_config
 from vigie.errors import ConfigError
-from vigie.session import local_driver_memory, memory_limit_bytes
+from vigie.session import get_spark, local_conf, local_driver_memory, memory_limit_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,6 +94,27 @@ def test_maven_coordinates_follow_the_installed_pip_versions():
     ]
     with pytest.raises(ValueError, match="unknown JVM libraries"):
         versions.maven_packages(["nope"])
+
+
+def test_a_stage_loads_only_the_jvm_libraries_it_uses_unless_the_user_names_them(monkeypatch):
+    def packages(libraries):
+        return local_conf("local[1]", libraries=libraries)["spark.jars.packages"].split(",")
+
+    monkeypatch.delenv("VIGIE_JVM_LIBS", raising=False)
+    assert packages(versions.STAGE_JVM_LIBS["ingest"]) == versions.maven_packages(["delta"])
+    assert packages(versions.STAGE_JVM_LIBS["bots"]) == versions.maven_packages(["delta", "synapseml"])
+    assert packages(versions.STAGE_JVM_LIBS["anomalies"]) == versions.maven_packages(versions.DEFAULT_JVM_LIBS)
+    assert packages(None) == versions.maven_packages(versions.DEFAULT_JVM_LIBS)
+    monkeypatch.setenv("VIGIE_JVM_LIBS", "delta,graphframes")  # e.g. a machine that has GraphFrames
+    assert packages(versions.STAGE_JVM_LIBS["ingest"]) == versions.maven_packages(["delta", "graphframes"])
+
+
+def test_a_session_without_a_needed_jar_says_which_before_any_work(spark, monkeypatch):
+    monkeypatch.delenv("VIGIE_JVM_LIBS", raising=False)
+    assert get_spark(libraries=versions.STAGE_JVM_LIBS["anomalies"]) is spark
+    missing = r"^GraphFrames's jar is not on this Spark session's classpath\. .*--packages io\.delta"
+    with pytest.raises(ConfigError, match=missing):
+        get_spark(libraries=("delta", "graphframes"))
 
 
 def test_databricks_bundle_pins_the_same_jars_and_calls_the_cli():

@@ -96,3 +96,35 @@ def test_local_runs_give_the_jvm_the_configured_heap():
     assert proc.returncode == 0, proc.stderr[-3000:]
     heap = int(next(ln.split()[1] for ln in proc.stdout.splitlines() if ln.startswith("heap ")))
     assert 1400 * 2**20 < heap <= 1536 * 2**20  # Spark's default would be at most 1024 MiB
+
+
+@pytest.mark.slow
+def test_each_stage_command_loads_only_the_jars_it_uses_and_runs_on_them(tmp_path, monkeypatch):
+    monkeypatch.delenv("VIGIE_JVM_LIBS", raising=False)
+    # the CLI's session for the bots stage, in a fresh process: SynapseML's jar, and not Spark NLP's
+    code = (
+        "import argparse; from vigie.cli import _spark; from vigie.config import load_config; "
+        "from vigie.session import missing_jvm_libraries; "
+        "s = _spark(load_config(None, []), argparse.Namespace(master='local[1]'), 'bots'); "
+        "print('missing', *missing_jvm_libraries(s, ('delta', 'synapseml', 'sparknlp', 'graphframes')))"
+    )
+    proc = run([sys.executable, "-c", code])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "missing sparknlp graphframes" in proc.stdout.splitlines()
+
+    # each stage as its own command, on the jars it loads
+    dump, lake = tmp_path / "raw", tmp_path / "lake"
+    commands = {
+        "generate": ["generate", "--out", dump, "--tweets", "3000"],
+        "ingest": ["ingest", dump, "--lakehouse", lake],
+        "communities": ["communities", "--lakehouse", lake, "--set", "communities.seeds=2"],
+        "bots": ["bots", "--lakehouse", lake],
+    }
+    out = {}
+    for stage, args in commands.items():
+        proc = run([str(BIN / "vigie"), *map(str, args)])
+        assert proc.returncode == 0, (stage, proc.stderr[-3000:])
+        out[stage] = json.loads(next(ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith("{")))
+    assert out["ingest"]["accepted"] == json.loads((dump / "_truth.json").read_text())["expected"]["accepted"]
+    assert out["communities"]["methods"]["user.lpa"]["communities"] > 1
+    assert out["bots"]["blocklisted"] > 0 and (lake / "exports" / "blocklist.csv").is_file()

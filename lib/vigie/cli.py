@@ -93,7 +93,9 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _spark(cfg: Config, args: argparse.Namespace):
+def _spark(cfg: Config, args: argparse.Namespace, stage: str | None = None):
+    """The session for one stage, loading only the JVM libraries it uses; None: every stage's."""
+    from vigie import versions
     from vigie.session import get_spark
 
     master = args.master or os.environ.get("VIGIE_SPARK_MASTER") or cfg.spark.master
@@ -102,6 +104,7 @@ def _spark(cfg: Config, args: argparse.Namespace):
         master=master,
         shuffle_partitions=cfg.spark.shuffle_partitions,
         driver_memory=cfg.spark.driver_memory,
+        libraries=versions.STAGE_JVM_LIBS[stage] if stage else versions.DEFAULT_JVM_LIBS,
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -133,7 +136,8 @@ def run_generate(cfg: Config, args: argparse.Namespace) -> dict:
     )
 
 
-def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str]) -> dict:
+def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str], stage: str | None = "ingest") -> dict:
+    """`stage=None` starts the session with every stage's jars, for the stages that follow (the pipeline)."""
     from vigie.ingest.job import ingest
     from vigie.ingest.reader import list_input_files
 
@@ -141,7 +145,7 @@ def run_ingest(cfg: Config, args: argparse.Namespace, inputs: Sequence[str]) -> 
     files = list_input_files(list(inputs))  # fail on bad paths before starting Spark
     _say(f"ingest: {len(files)} file(s) -> {args.lakehouse}")
     started = time.time()
-    spark = _spark(cfg, args)
+    spark = _spark(cfg, args, stage)
     split_mb = getattr(args, "split_mb", None) or cfg.ingest.split_mb
     result = ingest(spark, list(inputs), args.lakehouse, split_bytes=split_mb << 20)
     _say(f"ingest: done in {time.time() - started:.1f}s")
@@ -153,7 +157,7 @@ def run_bots_stage(cfg: Config, args: argparse.Namespace) -> dict:
 
     _check_lakehouse(args.lakehouse)
     started = time.time()
-    result = run_bots(_spark(cfg, args), args.lakehouse, cfg.bots, cfg.mlflow)
+    result = run_bots(_spark(cfg, args, "bots"), args.lakehouse, cfg.bots, cfg.mlflow)
     took = time.time() - started
     _say(f"bots: {result['blocklisted']} accounts flagged, block list in {result['blocklist']} ({took:.1f}s)")
     return result
@@ -168,7 +172,7 @@ def run_anomalies_stage(cfg: Config, args: argparse.Namespace) -> dict:
     a.trials = getattr(args, "trials", None) or a.trials
     _check_lakehouse(args.lakehouse)
     started = time.time()
-    result = run_anomalies(_spark(cfg, args), args.lakehouse, a, cfg.mlflow)
+    result = run_anomalies(_spark(cfg, args, "anomalies"), args.lakehouse, a, cfg.mlflow)
     took = time.time() - started
     _say(f"anomalies: {result['anomalous_windows']} of {result['windows']} windows anomalous ({took:.1f}s)")
     return result
@@ -182,7 +186,9 @@ def run_communities_stage(cfg: Config, args: argparse.Namespace) -> dict:
     c.seeds = getattr(args, "seeds", None) or c.seeds
     _check_lakehouse(args.lakehouse)
     started = time.time()
-    result = run_communities(_spark(cfg, args), args.lakehouse, c, cfg.anomalies.exclude_hashtags, cfg.mlflow)
+    result = run_communities(
+        _spark(cfg, args, "communities"), args.lakehouse, c, cfg.anomalies.exclude_hashtags, cfg.mlflow
+    )
     took = time.time() - started
     found = ", ".join(f"{k}: {v.get('communities', 0):.0f}" for k, v in result["methods"].items())
     _say(f"communities: {found} communities ({took:.1f}s)")
@@ -251,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 inputs.append(raw)
             if not inputs:
                 raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
-            print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs)}), flush=True)
+            print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs, stage=None)}), flush=True)
             print(json.dumps({"stage": "anomalies", **run_anomalies_stage(cfg, args)}, default=str), flush=True)
             print(json.dumps({"stage": "communities", **run_communities_stage(cfg, args)}, default=str), flush=True)
             print(json.dumps({"stage": "bots", **run_bots_stage(cfg, args)}, default=str), flush=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,11 +46,12 @@ def on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 
-def jvm_libraries() -> tuple[str, ...]:
-    """JVM libraries to load in local mode: VIGIE_JVM_LIBS (comma list) or the reachable default set."""
+def jvm_libraries(needed: Sequence[str] | None = None) -> tuple[str, ...]:
+    """JVM libraries to load in local mode: VIGIE_JVM_LIBS (comma list) when set, else `needed` (what
+    the work at hand uses, e.g. one stage's `versions.STAGE_JVM_LIBS`), else the whole default set."""
     raw = os.environ.get("VIGIE_JVM_LIBS", "")
     keys = tuple(k.strip() for k in raw.split(",") if k.strip())
-    return keys or versions.DEFAULT_JVM_LIBS
+    return keys or tuple(needed or versions.DEFAULT_JVM_LIBS)
 
 
 def local_conf(
@@ -58,12 +59,16 @@ def local_conf(
     shuffle_partitions: int = 8,
     ui: bool = False,
     extra: Mapping[str, str] | None = None,
+    libraries: Sequence[str] | None = None,
 ) -> dict[str, str]:
-    """The configuration vigie uses for a local session (also what the test fixture uses)."""
+    """The configuration vigie uses for a local session (also what the test fixture uses).
+
+    `libraries` names the JVM libraries to load (see `jvm_libraries`); None loads the default set.
+    """
     ivy = os.environ.get("VIGIE_IVY_DIR", str(Path.home() / ".ivy2"))
     conf = {
         "spark.master": master,
-        "spark.jars.packages": ",".join(versions.maven_packages(jvm_libraries())),
+        "spark.jars.packages": ",".join(versions.maven_packages(jvm_libraries(libraries))),
         "spark.jars.excludes": ",".join(versions.IVY_EXCLUDES),
         "spark.jars.ivy": ivy,
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
@@ -128,11 +133,15 @@ def get_spark(
     conf: Mapping[str, str] | None = None,
     shuffle_partitions: int = 8,
     driver_memory: str | None = None,
+    libraries: Sequence[str] | None = None,
 ):
     """Return the active SparkSession or build one fitting where we run (see module docstring).
 
     `driver_memory` sizes a local session's JVM heap (`local_driver_memory`: a size, or "auto"); None
     leaves Spark's default of 1g. Under spark-submit and on Databricks the launcher owns it.
+    `libraries` names the JVM libraries the caller needs: a new local session loads only those (each
+    costs start-up time), and an existing or submitted session must have them, else a `ConfigError`
+    says which jars are missing. None means the default set for a new session, and Delta for the others.
     """
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
@@ -140,6 +149,7 @@ def get_spark(
     heap = local_driver_memory(driver_memory) if driver_memory is not None else None  # a bad value fails here
     active = SparkSession.getActiveSession()
     if active is not None:
+        _require_jars(active.sparkContext._jvm, tuple(libraries or ()))
         return active
     builder = SparkSession.builder.appName(app_name)
     if on_databricks():
@@ -155,16 +165,13 @@ def get_spark(
         # The cluster (or spark-submit --packages) owns master and jars; jars cannot be added this late,
         # so check for Delta before configuring its extension (else: a JVM stack trace, then a failure).
         SparkContext._ensure_initialized()
-        if not _class_exists(SparkContext._jvm, MARKER_CLASSES["delta"]):
-            raise ConfigError(
-                "Delta Lake's jar is not on this Spark session's classpath. With spark-submit, pass "
-                f"`{submit_flags()}` (the output of `vigie packages`); on a cluster, install the Maven "
-                "libraries listed in databricks.yml."
-            )
+        _require_jars(SparkContext._jvm, ("delta", *(libraries or ())))
         settings = {k: v for k, v in DELTA_CONF.items() if not launched.contains(k)}
         settings.setdefault("spark.sql.session.timeZone", "UTC")
     else:
-        settings = local_conf(master or os.environ.get("VIGIE_SPARK_MASTER", "local[*]"), shuffle_partitions)
+        settings = local_conf(
+            master or os.environ.get("VIGIE_SPARK_MASTER", "local[*]"), shuffle_partitions, libraries=libraries
+        )
         if heap:
             settings["spark.driver.memory"] = heap
         # PySpark takes the worker interpreter of SQL Python functions from this variable, not the conf.
@@ -172,7 +179,9 @@ def get_spark(
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    _require_jars(spark.sparkContext._jvm, tuple(libraries or ()))
+    return spark
 
 
 @contextmanager
@@ -209,6 +218,25 @@ MARKER_CLASSES = {
     "sparknlp": "com.johnsnowlabs.nlp.DocumentAssembler",
     "graphframes": "org.graphframes.GraphFrame",
 }
+
+
+LIBRARY_NAMES = {"delta": "Delta Lake", "synapseml": "SynapseML", "sparknlp": "Spark NLP", "graphframes": "GraphFrames"}
+
+
+def _require_jars(jvm, keys: tuple[str, ...]) -> None:
+    """Raise a `ConfigError` naming the libraries among `keys` whose jar `jvm` cannot load."""
+    missing = [LIBRARY_NAMES[k] for k in dict.fromkeys(keys) if not _class_exists(jvm, MARKER_CLASSES[k])]
+    if not missing:
+        return
+    what = f"{missing[0]}'s jar is" if len(missing) == 1 else f"the jars of {', '.join(missing)} are"
+    chosen = os.environ.get("VIGIE_JVM_LIBS", "")
+    pronoun = "it" if len(missing) == 1 else "them"
+    hint = f" VIGIE_JVM_LIBS={chosen!r} leaves {pronoun} out of local sessions." if chosen else ""
+    raise ConfigError(
+        f"{what[0].upper()}{what[1:]} not on this Spark session's classpath. With spark-submit, pass "
+        f"`{submit_flags()}` (the output of `vigie packages`); on a cluster, install the Maven libraries "
+        f"listed in databricks.yml.{hint}"
+    )
 
 
 def _class_exists(jvm, name: str) -> bool:

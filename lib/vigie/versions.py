@@ -63,6 +63,15 @@ JVM_LIBRARIES: dict[str, JvmLibrary] = {
 # Libraries whose jars resolve from the Maven Central this project can reach. GraphFrames is not among
 # them here (see README, "Known gaps"); VIGIE_JVM_LIBS can add it on a machine or cluster that has it.
 DEFAULT_JVM_LIBS: tuple[str, ...] = ("delta", "synapseml", "sparknlp")
+# What each stage's own command loads in local mode: a JVM library costs start-up time (Ivy resolves
+# its jars, the JVM opens them), about 6 s for SynapseML and Spark NLP together. `vigie pipeline` runs
+# every stage in one session, so it loads the default set.
+STAGE_JVM_LIBS: dict[str, tuple[str, ...]] = {
+    "ingest": ("delta",),
+    "anomalies": ("delta", "synapseml", "sparknlp"),  # Isolation Forest; the drivers' keywords
+    "communities": ("delta",),
+    "bots": ("delta", "synapseml"),  # LightGBM
+}
 
 # SynapseML's published POMs drag in test and provided jars that clash with Spark's own.
 IVY_EXCLUDES: tuple[str, ...] = (

@@ -140,8 +140,9 @@ def get_spark(
     `driver_memory` sizes a local session's JVM heap (`local_driver_memory`: a size, or "auto"); None
     leaves Spark's default of 1g. Under spark-submit and on Databricks the launcher owns it.
     `libraries` names the JVM libraries the caller needs: a new local session loads only those (each
-    costs start-up time), and an existing or submitted session must have them, else a `ConfigError`
-    says which jars are missing. None means the default set for a new session, and Delta for the others.
+    costs start-up time), and a running or spark-submitted one must have them, else a `ConfigError`
+    names the missing jars. With None, a new local session loads the default set, a submitted one is
+    checked for Delta only, and a running one is taken as it is.
     """
     from pyspark import SparkConf
     from pyspark.sql import SparkSession

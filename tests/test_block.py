@@ -32,6 +32,7 @@ class FakeX:
         self.blocked: list[int] = []  # the ones answered 200
         self.script: dict[int, list[int]] = {}  # user id -> statuses to answer before a 200
         self.refuse_after: int | None = None  # answer 401 once this many blocks succeeded
+        self.forbid = False  # answer 403 to every block, as X does when the app's access level lacks it
         self.auth_headers: list[str] = []
 
 
@@ -62,6 +63,9 @@ def _handler(state: FakeX):
                 return self._answer(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
             uid = int(params["user_id"][0])
             state.calls.append(uid)
+            if state.forbid:
+                lacks = {"code": 453, "message": "Your access level lacks this endpoint."}
+                return self._answer(403, {"errors": [lacks]})
             if state.refuse_after is not None and len(state.blocked) >= state.refuse_after:
                 return self._answer(401, {"errors": [{"code": 89, "message": "Invalid or expired token."}]})
             pending = state.script.get(uid, [])
@@ -140,12 +144,26 @@ def test_a_stopped_run_resumes_without_blocking_twice(fake_x, blocklist, tmp_pat
     state, host = fake_x
     audit = str(tmp_path / "audit.jsonl")
     state.refuse_after = 2
-    with pytest.raises(VigieError, match=r"refused the credentials .* after 2 block"):
+    refused = r"refused the credentials or the app's access \(Unauthorized 401: .*\) after 2 block"
+    with pytest.raises(VigieError, match=refused):
         block_accounts(blocklist, execute=True, host=host, audit_path=audit, say=lambda _: None)
     state.refuse_after = None
     counts = block_accounts(blocklist, execute=True, host=host, audit_path=audit, say=lambda _: None)
     assert counts == {"listed": 6, "already_blocked": 2, "blocked": 4, "failed": 0}
     assert sorted(state.blocked) == [100, 101, 102, 103, 104, 105]  # each exactly once
+
+
+def test_an_app_without_access_to_blocks_stops_at_the_first_refusal(fake_x, blocklist, tmp_path):
+    state, host = fake_x
+    state.forbid = True
+    audit = tmp_path / "audit.jsonl"
+    with pytest.raises(VigieError, match=r"\(Forbidden 403: Your access level lacks this endpoint\.\) after 0 block"):
+        block_accounts(blocklist, execute=True, host=host, audit_path=str(audit), say=lambda _: None)
+    assert state.calls == [100]  # not one refusal per account
+    entries = [json.loads(ln) for ln in audit.read_text().splitlines()]
+    assert [(e["user_id"], e["action"], e["detail"]) for e in entries] == [
+        (100, "failed", "Forbidden 403: Your access level lacks this endpoint.")
+    ]
 
 
 def test_secrets_never_reach_output_or_audit(fake_x, blocklist, tmp_path, capsys):

@@ -140,10 +140,15 @@ def block_accounts(
             try:
                 api.create_block(user_id=t.user_id, skip_status=True)
             except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
-                record(t, "failed", f"{type(exc).__name__}: {exc.api_messages or exc.response.status_code}")
+                # 401: the credentials; 403: what the app may do (its access level, or read-only). Neither
+                # depends on the account, so the run stops at the first refusal instead of failing them all.
+                detail = f"{type(exc).__name__} {exc.response.status_code}"
+                if exc.api_messages:
+                    detail += ": " + "; ".join(exc.api_messages)
+                record(t, "failed", detail)
                 raise VigieError(
-                    f"the API refused the credentials ({type(exc).__name__}) after {counts['blocked']} block(s); "
-                    f"fix them and re-run: blocked accounts are skipped (audit log {audit_path})"
+                    f"the API refused the credentials or the app's access ({detail}) after {counts['blocked']} "
+                    f"block(s); fix them and re-run: blocked accounts are skipped (audit log {audit_path})"
                 ) from None
             except tweepy.TweepyException as exc:
                 counts["failed"] += 1

@@ -32,6 +32,7 @@ class FakeX:
         self.blocked: list[int] = []  # the ones answered 200
         self.script: dict[int, list[int]] = {}  # user id -> statuses to answer before a 200
         self.refuse_after: int | None = None  # answer 401 once this many blocks succeeded
+        self.hang_up_after: int | None = None  # close the connection unanswered once this many blocks succeeded
         self.forbid = False  # answer 403 to every block, as X does when the app's access level lacks it
         self.auth_headers: list[str] = []
 
@@ -63,6 +64,9 @@ def _handler(state: FakeX):
                 return self._answer(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
             uid = int(params["user_id"][0])
             state.calls.append(uid)
+            if state.hang_up_after is not None and len(state.blocked) >= state.hang_up_after:
+                self.close_connection = True  # no status line: the client sees the network fail
+                return None
             if state.forbid:
                 lacks = {"code": 453, "message": "Your access level lacks this endpoint."}
                 return self._answer(403, {"errors": [lacks]})
@@ -164,6 +168,24 @@ def test_an_app_without_access_to_blocks_stops_at_the_first_refusal(fake_x, bloc
     assert [(e["user_id"], e["action"], e["detail"]) for e in entries] == [
         (100, "failed", "Forbidden 403: Your access level lacks this endpoint.")
     ]
+
+
+def test_a_lost_connection_stops_the_run_which_then_resumes(fake_x, blocklist, tmp_path):
+    state, host = fake_x
+    state.hang_up_after = 2
+    audit = tmp_path / "audit.jsonl"
+    with pytest.raises(VigieError, match=rf"no answer from {host} to 3 requests in a row after 2 block"):
+        block_accounts(blocklist, execute=True, host=host, audit_path=str(audit), say=lambda _: None)
+    assert state.calls == [100, 101, 102, 103, 104]  # stopped, not one failure per remaining account
+    entries = [json.loads(ln) for ln in audit.read_text().splitlines()]
+    assert [(e["user_id"], e["action"]) for e in entries] == [
+        (100, "blocked"), (101, "blocked"), (102, "failed"), (103, "failed"), (104, "failed"),
+    ]  # fmt: skip
+    assert entries[-1]["detail"] == f"no answer from {host}"
+    state.hang_up_after = None
+    counts = block_accounts(blocklist, execute=True, host=host, audit_path=str(audit), say=lambda _: None)
+    assert counts == {"listed": 6, "already_blocked": 2, "blocked": 4, "failed": 0}
+    assert state.blocked == [100, 101, 102, 103, 104, 105]  # each exactly once
 
 
 def test_secrets_never_reach_output_or_audit(fake_x, blocklist, tmp_path, capsys):

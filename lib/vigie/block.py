@@ -6,6 +6,8 @@
   x-rate-limit-reset header) and retrying server errors.
 - Every attempt is appended to a JSON-lines audit log. Re-running reads it and skips accounts
   already blocked, so a run that stopped half-way resumes without blocking anyone twice.
+- A run stops, rather than fail every account left, at the first 401 or 403 (they concern the app)
+  and after MAX_UNREACHED requests in a row with no HTTP answer (the network or the host is down).
 
 Example:
     >>> summary = block_accounts("lake/exports/blocklist.csv", execute=False)  # doctest: +SKIP
@@ -27,6 +29,7 @@ from vigie.errors import ConfigError, InputError, VigieError
 CREDENTIAL_VARS = ("X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
 DEFAULT_HOST = "api.twitter.com"
 REQUIRED_COLUMNS = ("user_id", "screen_name", "score")
+MAX_UNREACHED = 3  # requests in a row without any HTTP answer before a run stops, instead of failing every account
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ def block_accounts(
             audit.flush()
             os.fsync(audit.fileno())
 
+        unreached = 0  # requests in a row that got no HTTP answer
+        where = getattr(api, "host", "the API")
         for t in todo:
             try:
                 api.create_block(user_id=t.user_id, skip_status=True)
@@ -152,10 +157,23 @@ def block_accounts(
                 ) from None
             except tweepy.TweepyException as exc:
                 counts["failed"] += 1
-                status = getattr(getattr(exc, "response", None), "status_code", "")
-                record(t, "failed", f"{type(exc).__name__} {status}".strip())
-                say(f"could not block @{t.screen_name}: {type(exc).__name__} {status}".rstrip())
+                response = getattr(exc, "response", None)
+                if response is None:  # no answer at all: the network or the host, not this account
+                    unreached += 1
+                    record(t, "failed", f"no answer from {where}")
+                    if unreached == MAX_UNREACHED:
+                        raise VigieError(
+                            f"no answer from {where} to {unreached} requests in a row after {counts['blocked']} "
+                            f"block(s); check the network and re-run: blocked accounts are skipped "
+                            f"(audit log {audit_path})"
+                        ) from None
+                    say(f"could not block @{t.screen_name}: no answer from {where}")
+                    continue
+                unreached = 0
+                record(t, "failed", f"{type(exc).__name__} {response.status_code}")
+                say(f"could not block @{t.screen_name}: {type(exc).__name__} {response.status_code}")
                 continue
+            unreached = 0
             counts["blocked"] += 1
             record(t, "blocked")
             say(f"blocked @{t.screen_name} (id {t.user_id})")

@@ -160,18 +160,17 @@ def block_accounts(
                 response = getattr(exc, "response", None)
                 if response is None:  # no answer at all: the network or the host, not this account
                     unreached += 1
-                    record(t, "failed", f"no answer from {where}")
-                    if unreached == MAX_UNREACHED:
-                        raise VigieError(
-                            f"no answer from {where} to {unreached} requests in a row after {counts['blocked']} "
-                            f"block(s); check the network and re-run: blocked accounts are skipped "
-                            f"(audit log {audit_path})"
-                        ) from None
-                    say(f"could not block @{t.screen_name}: no answer from {where}")
-                    continue
-                unreached = 0
-                record(t, "failed", f"{type(exc).__name__} {response.status_code}")
-                say(f"could not block @{t.screen_name}: {type(exc).__name__} {response.status_code}")
+                    detail = f"no answer from {where}"
+                else:
+                    unreached = 0
+                    detail = f"{type(exc).__name__} {response.status_code}"
+                record(t, "failed", detail)
+                if unreached == MAX_UNREACHED:
+                    raise VigieError(
+                        f"no answer from {where} to {unreached} requests in a row after {counts['blocked']} "
+                        f"block(s); check the network and re-run: blocked accounts are skipped (audit log {audit_path})"
+                    ) from None
+                say(f"could not block @{t.screen_name}: {detail}")
                 continue
             unreached = 0
             counts["blocked"] += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -162,9 +162,11 @@ def get_spark(
     if submitted:
         SparkContext._ensure_initialized()  # attach to that JVM so SparkConf sees the command line
     launched = SparkConf()
-    if submitted or launched.contains("spark.master"):
+    launcher_owns_jars = submitted or launched.contains("spark.master")
+    if launcher_owns_jars:
         # The cluster (or spark-submit --packages) owns master and jars; jars cannot be added this late,
-        # so check for Delta before configuring its extension (else: a JVM stack trace, then a failure).
+        # so check for them, Delta first, before configuring its extension (else: a JVM stack trace, then
+        # a failure).
         SparkContext._ensure_initialized()
         _require_jars(SparkContext._jvm, ("delta", *(libraries or ())))
         settings = {k: v for k, v in DELTA_CONF.items() if not launched.contains(k)}
@@ -181,7 +183,8 @@ def get_spark(
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    _require_jars(spark.sparkContext._jvm, tuple(libraries or ()))
+    if not launcher_owns_jars:  # a local session: VIGIE_JVM_LIBS may have left a needed library out
+        _require_jars(spark.sparkContext._jvm, tuple(libraries or ()))
     return spark
 
 
@@ -226,7 +229,7 @@ LIBRARY_NAMES = {"delta": "Delta Lake", "synapseml": "SynapseML", "sparknlp": "S
 
 def _require_jars(jvm, keys: tuple[str, ...]) -> None:
     """Raise a `ConfigError` naming the libraries among `keys` whose jar `jvm` cannot load."""
-    missing = [LIBRARY_NAMES[k] for k in dict.fromkeys(keys) if not _class_exists(jvm, MARKER_CLASSES[k])]
+    missing = [LIBRARY_NAMES[k] for k in _missing_jars(jvm, dict.fromkeys(keys))]
     if not missing:
         return
     what = f"{missing[0]}'s jar is" if len(missing) == 1 else f"the jars of {', '.join(missing)} are"
@@ -248,9 +251,13 @@ def _class_exists(jvm, name: str) -> bool:
         return False
 
 
+def _missing_jars(jvm, keys: Iterable[str]) -> list[str]:
+    return [key for key in keys if not _class_exists(jvm, MARKER_CLASSES[key])]
+
+
 def missing_jvm_libraries(spark, keys: tuple[str, ...] = ("delta",)) -> list[str]:
     """Which of the named JVM libraries have no jar on the session's classpath."""
-    return [key for key in keys if not _class_exists(spark.sparkContext._jvm, MARKER_CLASSES[key])]
+    return _missing_jars(spark.sparkContext._jvm, keys)
 
 
 def submit_flags() -> str:

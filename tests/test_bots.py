@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import os
 import random
 import string
@@ -234,6 +235,27 @@ def test_run_is_tracked_in_mlflow_with_a_registered_model(bots_run):
     assert np.allclose(np.asarray(scored).ravel(), native.predict(rows))
 
 
+def test_the_registered_model_flags_without_a_jvm_what_the_run_flagged(spark, bots_run):
+    # What a service does: load the registered model and its flag rule, score the features, flag.
+    import mlflow
+
+    from vigie.models.flag_rule import FlagRule
+
+    lake, summary, _ = bots_run
+    mlflow.set_tracking_uri(f"file://{lake}/mlruns")
+    native = mlflow.lightgbm.load_model(summary["model_uri"])
+    rule = FlagRule.from_dict(mlflow.models.get_model_info(summary["model_uri"]).metadata["flag_rule"])
+    gold = spark.read.format("delta").load(f"{lake}/{BOT_SCORES}").toPandas()
+    scores = native.predict(gold[FEATURES])
+    assert (scores == gold["score"]).all()  # the same trees, to the last bit
+    assert rule.threshold == summary["threshold"]
+    flags = rule.flags(gold, scores)
+    assert flags.sum() == summary["flagged"]
+    assert (flags == gold["flagged"]).all()
+    tied = (scores == rule.threshold).sum()
+    print(f"\n{tied} accounts tie at the threshold; the rule flags {flags.sum()} of {len(gold)}")
+
+
 def test_gold_features_table_has_one_row_per_scored_user(spark, bots_run):
     lake, _, _ = bots_run
     feats = spark.read.format("delta").load(f"{lake}/{USER_FEATURES}")
@@ -324,12 +346,58 @@ def test_roc_points_match_sklearn_and_stay_few_however_many_accounts(spark):
 
 
 def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
-    from vigie.models.bots import flag
+    from vigie.models.bots import flag, flag_rule
 
     rows = [(i, 0.9 if i < 3 else 0.5, 0.1 * (i % 10), 0.3) for i in range(100)]  # 97 users tie at 0.5
     scored = spark.createDataFrame(rows, "user_id long, score double, is_near_rate double, compression_ratio double")
-    out = flag(scored, 0.5, 0.05).filter("flagged").select("user_id").collect()
+    out = flag(scored, flag_rule(scored, 0.5, 0.05)).filter("flagged").select("user_id").collect()
     assert sorted(r[0] for r in out) == [0, 1, 2, 9, 19]  # the 3 above, then the ties with most periodicity
+
+
+def _tied_accounts() -> pd.DataFrame:
+    """200 accounts, 150 of them tied at 0.5, with few distinct values and missing ones in both tie keys."""
+    rng = random.Random(11)
+    near = [None, 0.0, 0.25, 0.5]
+    ratio = [None, 0.2, 0.4]
+    return pd.DataFrame(
+        {
+            "user_id": rng.sample(range(10_000), 200),
+            "score": [0.9 if i < 20 else 0.5 if i < 170 else 0.1 for i in range(200)],
+            "is_near_rate": [rng.choice(near) for _ in range(200)],
+            "compression_ratio": [rng.choice(ratio) for _ in range(200)],
+        }
+    )
+
+
+def test_the_flag_rule_flags_in_pandas_the_accounts_spark_flags(spark):
+    # A service scores with the native model and no JVM: the recorded rule must flag there exactly the
+    # accounts the batch run flagged, whatever the share of the ties it had to take.
+    from vigie.models.bots import flag, flag_rule
+    from vigie.models.flag_rule import FlagRule
+
+    accounts = _tied_accounts()
+    schema = "user_id long, score double, is_near_rate double, compression_ratio double"
+    nulls = accounts.astype(object).where(accounts.notna(), None)  # NaN in pandas, null in Spark
+    df = spark.createDataFrame(list(nulls.itertuples(index=False, name=None)), schema)
+    key = accounts.assign(
+        near_missing=accounts["is_near_rate"].isna(),
+        near=-accounts["is_near_rate"].fillna(0),
+        ratio_missing=accounts["compression_ratio"].isna(),
+        ratio=accounts["compression_ratio"].fillna(0),
+    )
+    tie_order = key[key["score"] == 0.5].sort_values(["near_missing", "near", "ratio_missing", "ratio", "user_id"])
+    for rate in (0.11, 0.3, 0.5, 0.84, 0.85):  # the cut among known values, among missing ones, at the last tie
+        k = round(rate * len(accounts))
+        expected = set(accounts.loc[accounts["score"] > 0.5, "user_id"]) | set(tie_order["user_id"].head(k - 20))
+        for frame in three_layouts(df):
+            rule = flag_rule(frame, 0.5, rate)
+            in_spark = {r.user_id for r in flag(frame, rule).filter("flagged").select("user_id").collect()}
+            assert in_spark == expected, rate
+        served = FlagRule.from_dict(json.loads(json.dumps(rule.to_dict())))  # as stored with the model
+        in_pandas = accounts.loc[served.flags(accounts, accounts["score"]), "user_id"]
+        assert set(in_pandas) == expected, rate
+    every_tie = FlagRule(0.5).flags(accounts, accounts["score"])  # a target recall flags every tie
+    assert every_tie.sum() == 170
 
 
 def test_blocklist_samples_are_the_latest_tweets_newest_first_however_partitioned(spark):
@@ -359,7 +427,7 @@ def test_blocklist_samples_are_the_latest_tweets_newest_first_however_partitione
 def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
     # 30,000 accounts: past the size where Spark's quantile sketch is exact. Its threshold for the top
     # 2% sat ranks too low, and flagged more accounts than the rate, a different count per layout.
-    from vigie.models.bots import BotModelConfig, _threshold, flag
+    from vigie.models.bots import BotModelConfig, _threshold, flag, flag_rule
 
     rng = random.Random(5)
     rows = [(u, rng.random(), float(u % 20 == 0), 0.5, 0.4) for u in range(30_000)]
@@ -370,7 +438,7 @@ def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
     for frame in three_layouts(df):
         t = _threshold(frame, BotModelConfig())
         assert t == scores[599]
-        assert flag(frame, t, 0.02).filter("flagged").count() == 600
+        assert flag(frame, flag_rule(frame, t, 0.02)).filter("flagged").count() == 600
     positives = sorted((r[1] for r in rows if r[2] == 1.0), reverse=True)  # 1,500
     t = _threshold(df, BotModelConfig(target_recall=0.8))
     assert t == positives[1199]  # the highest threshold that reaches 80% of the weak label

@@ -6,7 +6,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -79,7 +78,7 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
 
     mlflow.log_params({k: v for k, v in result.params.items() if k != "defaultListenPort"})
     mlflow.log_metrics(result.metrics)
-    mlflow.log_metric("threshold", result.threshold)
+    mlflow.log_metric("threshold", result.rule.threshold)
     importances = dict(zip(FEATURES, result.model.getFeatureImportances("gain"), strict=True))
     mlflow.log_dict(importances, "feature_importance.json")
     val = result.scored.filter("is_validation")
@@ -92,17 +91,22 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
     mlflow.log_figure(fig, "roc_validation.png")
     plt.close(fig)
     booster = lightgbm.Booster(model_str=result.model.getNativeModel())
+    rule = result.rule.to_dict()
     with tempfile.TemporaryDirectory() as tmp:
         native = os.path.join(tmp, "bot_model.txt")
         booster.save_model(native)
         mlflow.log_artifact(native, "native")
-        with open(os.path.join(tmp, "threshold.json"), "w") as fh:
-            json.dump({"threshold": result.threshold, "features": FEATURES}, fh)
-        mlflow.log_artifact(os.path.join(tmp, "threshold.json"), "native")
+    mlflow.log_dict({**rule, "features": FEATURES}, "native/flag_rule.json")
     # declared from a few validation rows: the three features in, the bot probability out
     example = val.select(*FEATURES).limit(5).toPandas()
     signature = infer_signature(example, booster.predict(example))
-    info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=REGISTERED_MODEL, signature=signature)
+    info = mlflow.lightgbm.log_model(
+        booster,
+        name="model",
+        registered_model_name=REGISTERED_MODEL,
+        signature=signature,
+        metadata={"flag_rule": rule},  # the model comes with what it takes to flag as the run did
+    )
     return {"model_uri": info.model_uri}
 
 
@@ -148,7 +152,7 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         "mlflow_run_id": run.info.run_id,
         "blocklist": path,
         "blocklisted": blocklisted,
-        "threshold": result.threshold,
+        "threshold": result.rule.threshold,
         **{k: round(v, 4) for k, v in result.metrics.items()},
         "input_versions": versions,
         **logged,

@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vigie.errors import ConfigError
+from vigie.models.flag_rule import TIE_KEYS, FlagRule, at_or_before
 from vigie.ranks import first_k, kth_largest
 from vigie.sampling import stable_uniform
 from vigie.session import executor_cores
@@ -52,7 +53,7 @@ class BotModelConfig:
 class BotModelResult:
     scored: DataFrame  # features + weak_label, score, flagged, threshold
     model: object  # the fitted SynapseML LightGBMClassificationModel
-    threshold: float
+    rule: FlagRule  # the threshold and how ties at it are flagged
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, object] = field(default_factory=dict)
 
@@ -149,32 +150,46 @@ def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
         )
         .cache()
     )
-    threshold = _threshold(scored, cfg)
-    out = flag(scored, threshold, None if cfg.target_recall > 0 else cfg.flag_rate)
+    rule = flag_rule(scored, _threshold(scored, cfg), None if cfg.target_recall > 0 else cfg.flag_rate)
+    out = flag(scored, rule)
     metrics = _metrics(out)
-    return BotModelResult(out, model, threshold, metrics, {**params, **asdict(cfg)})
+    return BotModelResult(out, model, rule, metrics, {**params, **asdict(cfg)})
 
 
 def tie_break() -> list:
-    """Between accounts with the same score, the stronger evidence goes first."""
-    return [F.col("is_near_rate").desc_nulls_last(), F.col("compression_ratio").asc_nulls_last(), F.col("user_id")]
+    """Between accounts with the same score, the stronger evidence goes first (`TIE_KEYS`)."""
+    return [F.col(c).desc_nulls_last() if desc else F.col(c).asc_nulls_last() for c, desc in TIE_KEYS]
 
 
-def flag(scored: DataFrame, threshold: float, rate: float | None) -> DataFrame:
-    """`flagged` and `threshold` columns. With a rate, exactly round(rate * users) accounts are flagged.
+def flag_rule(scored: DataFrame, threshold: float, rate: float | None) -> FlagRule:
+    """The rule that flags exactly max(1, round(rate * users)) accounts; with no rate, all at the threshold.
 
     Shallow trees give few distinct scores, so `score >= threshold` can sweep in every account tied
-    at the threshold (4% instead of 2% on the demo). Ties are filled by evidence instead, as a
-    distributed top-k, never a global sort.
+    at the threshold (4% instead of 2% on the demo). Ties are filled by evidence instead: the cut is
+    the last tied account to flag, found as a distributed top-k of the ties, never a global sort.
     """
-    flagged = F.col("score") >= F.lit(threshold)
-    if rate is not None:
-        k = round(rate * scored.count())
-        need = max(0, k - scored.filter(F.col("score") > threshold).count())
-        ties = scored.filter(F.col("score") == threshold).orderBy(*tie_break()).limit(need).select("user_id")
-        scored = scored.join(F.broadcast(ties.withColumn("_tie", F.lit(True))), "user_id", "left")
-        flagged = (F.col("score") > F.lit(threshold)) | F.coalesce(F.col("_tie"), F.lit(False))
-    return scored.withColumn("flagged", flagged).withColumn("threshold", F.lit(threshold)).drop("_tie")
+    if rate is None:
+        return FlagRule(threshold)
+    k = max(1, round(rate * scored.count()))  # as `_threshold` counts it, so at least one tie is flagged
+    need = k - scored.filter(F.col("score") > threshold).count()
+    cut = (
+        scored.filter(F.col("score") == threshold)
+        .select(*(c for c, _ in TIE_KEYS))
+        .orderBy(*tie_break())
+        .offset(need - 1)
+        .first()
+    )
+    return FlagRule(threshold, cut.asDict())
+
+
+def flag(scored: DataFrame, rule: FlagRule) -> DataFrame:
+    """`flagged` and `threshold` columns, as `rule` says."""
+    t = F.lit(rule.threshold)
+    tie_flagged = F.lit(True)
+    if rule.tie_cut is not None:  # features are null, never NaN, so Spark's order and pandas' agree
+        tie_flagged = at_or_before(rule.tie_cut, F.col, lambda name: F.col(name).isNotNull())
+    at = (F.col("score") == t) & tie_flagged
+    return scored.withColumn("flagged", (F.col("score") > t) | at).withColumn("threshold", t)
 
 
 def _threshold(scored: DataFrame, cfg: BotModelConfig) -> float:

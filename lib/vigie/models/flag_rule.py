@@ -1,7 +1,7 @@
 """Which accounts the bots model flags, as a rule a service can apply without Spark or a JVM.
 
 Shallow trees give few distinct scores, so many accounts can tie at the threshold, and flagging
-all of them would flag more than the rate (30 accounts instead of 23 on the test data). The batch
+all of them would flag more than the rate (263 accounts instead of 46 in `make demo`). The batch
 run flags the tied accounts with the strongest evidence first, by `TIE_KEYS`, up to the rate. The
 rule records the last tied account it flagged (`tie_cut`), so the same threshold and cut flag the
 same accounts anywhere: in Spark (`vigie.models.bots.flag`) and here, on the native model's scores.

@@ -373,7 +373,7 @@ def test_the_flag_rule_flags_in_pandas_the_accounts_spark_flags(spark):
     # A service scores with the native model and no JVM: the recorded rule must flag there exactly the
     # accounts the batch run flagged, whatever the share of the ties it had to take.
     from vigie.models.bots import flag, flag_rule
-    from vigie.models.flag_rule import FlagRule
+    from vigie.models.flag_rule import TIE_ORDER, FlagRule
 
     accounts = _tied_accounts()
     schema = "user_id long, score double, is_near_rate double, compression_ratio double"
@@ -398,6 +398,8 @@ def test_the_flag_rule_flags_in_pandas_the_accounts_spark_flags(spark):
         assert set(in_pandas) == expected, rate
     every_tie = FlagRule(0.5).flags(accounts, accounts["score"])  # a target recall flags every tie
     assert every_tie.sum() == 170
+    with pytest.raises(ValueError, match="orders ties by"):  # a rule cut in another order is refused
+        FlagRule.from_dict({**rule.to_dict(), "tie_order": ["is_near_rate asc nulls last", *TIE_ORDER[1:]]})
 
 
 def test_blocklist_samples_are_the_latest_tweets_newest_first_however_partitioned(spark):

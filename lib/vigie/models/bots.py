@@ -165,8 +165,9 @@ def flag_rule(scored: DataFrame, threshold: float, rate: float | None) -> FlagRu
     """The rule that flags exactly max(1, round(rate * users)) accounts; with no rate, all at the threshold.
 
     Shallow trees give few distinct scores, so `score >= threshold` can sweep in every account tied
-    at the threshold (263 accounts, 11%, instead of 46 on the demo). Ties are filled by evidence instead: the cut is
-    the last tied account to flag, found as a distributed top-k of the ties, never a global sort.
+    at the threshold (263 accounts, 11%, instead of 46 on the demo). Ties are filled by evidence
+    instead: the cut is the last tied account to flag, found as a distributed top-k of the ties,
+    never a global sort.
     """
     if rate is None:
         return FlagRule(threshold)

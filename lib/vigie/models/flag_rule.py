@@ -23,6 +23,7 @@ import pandas as pd
 # Between accounts tied at the threshold, the order of flagging: (column, descending). Nulls go last
 # either way. user_id comes last, so the order is total and the cut is one account.
 TIE_KEYS = (("is_near_rate", True), ("compression_ratio", False), ("user_id", False))
+TIE_ORDER = [f"{name} {'desc' if descending else 'asc'} nulls last" for name, descending in TIE_KEYS]  # as stored
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,18 @@ class FlagRule:
     tie_cut: dict | None = None  # the TIE_KEYS values of the last tied account flagged
 
     def to_dict(self) -> dict:
-        return {"threshold": self.threshold, "tie_cut": self.tie_cut, "tie_keys": [k for k, _ in TIE_KEYS]}
+        return {"threshold": self.threshold, "tie_cut": self.tie_cut, "tie_order": TIE_ORDER}
 
     @classmethod
     def from_dict(cls, d: dict) -> FlagRule:
+        order = list(d.get("tie_order", TIE_ORDER))
+        if order != TIE_ORDER:  # a cut made in another order would flag other accounts
+            raise ValueError(f"the flag rule orders ties by {order}; this vigie orders them by {TIE_ORDER}")
         return cls(float(d["threshold"]), d.get("tie_cut"))
 
     def flags(self, frame: pd.DataFrame, scores) -> np.ndarray:
-        """True for each row of `frame` (user_id and the features; NaN or None for a missing value)
-        whose score in `scores`, from the native model, the rule flags."""
+        """For each row of `frame`, whether the rule flags it, given its score in `scores` (from the
+        native model). `frame` holds user_id and the features, NaN or None where a value is missing."""
         s = np.asarray(scores, dtype=float).ravel()
         above, tied = s > self.threshold, s == self.threshold
         if self.tie_cut is None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -410,7 +413,8 @@ def mlflow_server(tmp_path_factory):
     cmd = [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     cmd += ["--backend-store-uri", f"sqlite:///{root}/mlflow.db", "--artifacts-destination", str(root / "artifacts")]
     log = open(root / "server.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    # its own process group: `mlflow server` runs uvicorn as a child, which outlived a plain terminate
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -425,9 +429,13 @@ def mlflow_server(tmp_path_factory):
             pytest.fail("mlflow server did not answer /health within 60 s")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is still there
+            log.close()
 
 
 def test_rerun_tracked_on_a_real_mlflow_server_duplicates_nothing(spark, anomalies_run, mlflow_server):

@@ -346,11 +346,11 @@ def test_roc_points_match_sklearn_and_stay_few_however_many_accounts(spark):
 
 
 def test_flagging_fills_ties_at_the_threshold_by_evidence(spark):
-    from vigie.models.bots import flag, flag_rule
+    from vigie.models.bots import BotModelConfig, flag, flag_rule
 
     rows = [(i, 0.9 if i < 3 else 0.5, 0.1 * (i % 10), 0.3) for i in range(100)]  # 97 users tie at 0.5
     scored = spark.createDataFrame(rows, "user_id long, score double, is_near_rate double, compression_ratio double")
-    out = flag(scored, flag_rule(scored, 0.5, 0.05)).filter("flagged").select("user_id").collect()
+    out = flag(scored, flag_rule(scored, BotModelConfig(flag_rate=0.05))).filter("flagged").select("user_id").collect()
     assert sorted(r[0] for r in out) == [0, 1, 2, 9, 19]  # the 3 above, then the ties with most periodicity
 
 
@@ -372,7 +372,7 @@ def _tied_accounts() -> pd.DataFrame:
 def test_the_flag_rule_flags_in_pandas_the_accounts_spark_flags(spark):
     # A service scores with the native model and no JVM: the recorded rule must flag there exactly the
     # accounts the batch run flagged, whatever the share of the ties it had to take.
-    from vigie.models.bots import flag, flag_rule
+    from vigie.models.bots import BotModelConfig, flag, flag_rule
     from vigie.models.flag_rule import TIE_ORDER, FlagRule
 
     accounts = _tied_accounts()
@@ -390,7 +390,8 @@ def test_the_flag_rule_flags_in_pandas_the_accounts_spark_flags(spark):
         k = round(rate * len(accounts))
         expected = set(accounts.loc[accounts["score"] > 0.5, "user_id"]) | set(tie_order["user_id"].head(k - 20))
         for frame in three_layouts(df):
-            rule = flag_rule(frame, 0.5, rate)
+            rule = flag_rule(frame, BotModelConfig(flag_rate=rate))
+            assert rule.threshold == 0.5
             in_spark = {r.user_id for r in flag(frame, rule).filter("flagged").select("user_id").collect()}
             assert in_spark == expected, rate
         served = FlagRule.from_dict(json.loads(json.dumps(rule.to_dict())))  # as stored with the model
@@ -429,7 +430,7 @@ def test_blocklist_samples_are_the_latest_tweets_newest_first_however_partitione
 def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
     # 30,000 accounts: past the size where Spark's quantile sketch is exact. Its threshold for the top
     # 2% sat ranks too low, and flagged more accounts than the rate, a different count per layout.
-    from vigie.models.bots import BotModelConfig, _threshold, flag, flag_rule
+    from vigie.models.bots import BotModelConfig, flag, flag_rule
 
     rng = random.Random(5)
     rows = [(u, rng.random(), float(u % 20 == 0), 0.5, 0.4) for u in range(30_000)]
@@ -438,11 +439,11 @@ def test_threshold_flags_exactly_the_rate_or_exactly_reaches_the_recall(spark):
     )
     scores = sorted((r[1] for r in rows), reverse=True)
     for frame in three_layouts(df):
-        t = _threshold(frame, BotModelConfig())
-        assert t == scores[599]
-        assert flag(frame, flag_rule(frame, t, 0.02)).filter("flagged").count() == 600
+        rule = flag_rule(frame, BotModelConfig())
+        assert rule.threshold == scores[599]
+        assert flag(frame, rule).filter("flagged").count() == 600
     positives = sorted((r[1] for r in rows if r[2] == 1.0), reverse=True)  # 1,500
-    t = _threshold(df, BotModelConfig(target_recall=0.8))
+    t = flag_rule(df, BotModelConfig(target_recall=0.8)).threshold
     assert t == positives[1199]  # the highest threshold that reaches 80% of the weak label
     recall = df.filter("weak_label = 1").agg(F.avg((F.col("score") >= t).cast("double"))).first()[0]
     assert recall == 0.8

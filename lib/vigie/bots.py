@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import asdict
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -92,10 +91,7 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
     plt.close(fig)
     booster = lightgbm.Booster(model_str=result.model.getNativeModel())
     rule = result.rule.to_dict()
-    with tempfile.TemporaryDirectory() as tmp:
-        native = os.path.join(tmp, "bot_model.txt")
-        booster.save_model(native)
-        mlflow.log_artifact(native, "native")
+    mlflow.log_text(booster.model_to_string(), "native/bot_model.txt")  # what booster.save_model writes
     mlflow.log_dict({**rule, "features": FEATURES}, "native/flag_rule.json")
     # declared from a few validation rows: the three features in, the bot probability out
     example = val.select(*FEATURES).limit(5).toPandas()

@@ -150,7 +150,7 @@ def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
         )
         .cache()
     )
-    rule = flag_rule(scored, _threshold(scored, cfg), None if cfg.target_recall > 0 else cfg.flag_rate)
+    rule = flag_rule(scored, cfg)
     out = flag(scored, rule)
     metrics = _metrics(out)
     return BotModelResult(out, model, rule, metrics, {**params, **asdict(cfg)})
@@ -161,17 +161,22 @@ def tie_break() -> list:
     return [F.col(c).desc_nulls_last() if desc else F.col(c).asc_nulls_last() for c, desc in TIE_KEYS]
 
 
-def flag_rule(scored: DataFrame, threshold: float, rate: float | None) -> FlagRule:
-    """The rule that flags exactly max(1, round(rate * users)) accounts; with no rate, all at the threshold.
+def flag_rule(scored: DataFrame, cfg: BotModelConfig) -> FlagRule:
+    """The threshold and, for a flag rate, the cut among the accounts tied at it.
 
-    Shallow trees give few distinct scores, so `score >= threshold` can sweep in every account tied
-    at the threshold (263 accounts, 11%, instead of 46 on the demo). Ties are filled by evidence
-    instead: the cut is the last tied account to flag, found as a distributed top-k of the ties,
-    never a global sort.
+    The threshold is the score of the k-th account: k = the flag rate of all accounts, or the target
+    recall of the weak positives. It is counted exactly, so the same scores give the same threshold
+    however partitioned. With a rate, exactly k accounts are flagged. Shallow trees give few distinct
+    scores, so `score >= threshold` can sweep in every account tied at the threshold (263 accounts,
+    11%, instead of 46 on the demo). Ties are filled by evidence instead: the cut is the last tied
+    account to flag, found as a distributed top-k of the ties, never a global sort. With a target
+    recall, every account at the threshold is flagged.
     """
-    if rate is None:
-        return FlagRule(threshold)
-    k = max(1, round(rate * scored.count()))  # as `_threshold` counts it, so at least one tie is flagged
+    if cfg.target_recall > 0:
+        pos = scored.filter("weak_label = 1")
+        return FlagRule(kth_largest(pos, "score", max(1, math.ceil(cfg.target_recall * pos.count()))))
+    k = max(1, round(cfg.flag_rate * scored.count()))
+    threshold = kth_largest(scored, "score", k)
     need = k - scored.filter(F.col("score") > threshold).count()
     cut = (
         scored.filter(F.col("score") == threshold)
@@ -186,20 +191,10 @@ def flag_rule(scored: DataFrame, threshold: float, rate: float | None) -> FlagRu
 def flag(scored: DataFrame, rule: FlagRule) -> DataFrame:
     """`flagged` and `threshold` columns, as `rule` says."""
     t = F.lit(rule.threshold)
-    tie_flagged = F.lit(True)
+    tied = F.col("score") == t
     if rule.tie_cut is not None:  # features are null, never NaN, so Spark's order and pandas' agree
-        tie_flagged = at_or_before(rule.tie_cut, F.col, lambda name: F.col(name).isNotNull())
-    at = (F.col("score") == t) & tie_flagged
-    return scored.withColumn("flagged", (F.col("score") > t) | at).withColumn("threshold", t)
-
-
-def _threshold(scored: DataFrame, cfg: BotModelConfig) -> float:
-    """The score of the k-th account: k = the flag rate of all accounts, or the target recall of the
-    weak positives. Counted exactly, so the same scores give the same threshold however partitioned."""
-    if cfg.target_recall > 0:
-        pos = scored.filter("weak_label = 1")
-        return kth_largest(pos, "score", max(1, math.ceil(cfg.target_recall * pos.count())))
-    return kth_largest(scored, "score", max(1, round(cfg.flag_rate * scored.count())))
+        tied = tied & at_or_before(rule.tie_cut, F.col, lambda name: F.col(name).isNotNull())
+    return scored.withColumn("flagged", (F.col("score") > t) | tied).withColumn("threshold", t)
 
 
 def roc_points(df: DataFrame, label: str = "weak_label", score: str = "score", digits: int = 4) -> tuple:

@@ -55,9 +55,9 @@ class FlagRule:
 
     def _at_or_before_cut(self, frame: pd.DataFrame) -> np.ndarray:
         def values(name: str) -> np.ndarray:
-            return pd.to_numeric(frame[name]).to_numpy(dtype=float if name != "user_id" else None)
+            return pd.to_numeric(frame[name]).to_numpy()
 
-        return at_or_before(self.tie_cut, values, lambda name: ~np.isnan(values(name)))
+        return at_or_before(self.tie_cut, values, lambda name: frame[name].notna().to_numpy())
 
 
 def at_or_before(cut: dict, values, known):

@@ -253,6 +253,7 @@ def test_the_registered_model_flags_without_a_jvm_what_the_run_flagged(spark, bo
     assert flags.sum() == summary["flagged"]
     assert (flags == gold["flagged"]).all()
     tied = (scores == rule.threshold).sum()
+    assert summary["tied_at_threshold"] == tied  # reported with the run, and in MLflow
     print(f"\n{tied} accounts tie at the threshold; the rule flags {flags.sum()} of {len(gold)}")
 
 

@@ -226,6 +226,7 @@ def _metrics(scored: DataFrame) -> dict[str, float]:
         F.sum((F.col("flagged") & (F.col("weak_label") == 1)).cast("int")).alias("tp"),
         F.sum(F.col("weak_label")).alias("positives"),
         F.sum((F.col("flagged") & (F.col("weak_label") == 0)).cast("int")).alias("flagged_without_suffix"),
+        F.sum((F.col("score") == F.col("threshold")).cast("int")).alias("tied_at_threshold"),
     ).first()
     flagged, tp, positives = row["flagged"] or 0, row["tp"] or 0, row["positives"] or 0
     return {
@@ -236,4 +237,6 @@ def _metrics(scored: DataFrame) -> dict[str, float]:
         "precision_weak_label": tp / flagged if flagged else 0.0,
         "recall_weak_label": tp / positives if positives else 0.0,
         "flagged_without_suffix": float(row["flagged_without_suffix"] or 0),
+        # accounts whose score equals the threshold: how many the tie cut had to choose among
+        "tied_at_threshold": float(row["tied_at_threshold"] or 0),
     }

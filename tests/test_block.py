@@ -30,7 +30,7 @@ class FakeX:
     def __init__(self):
         self.calls: list[int] = []  # every block request, in order
         self.blocked: list[int] = []  # the ones answered 200
-        self.script: dict[int, list[int]] = {}  # user id -> statuses to answer before a 200
+        self.script: dict[int, list] = {}  # user id -> statuses, or (status, X error code, message), before a 200
         self.refuse_after: int | None = None  # answer 401 once this many blocks succeeded
         self.hang_up_after: int | None = None  # close the connection unanswered once this many blocks succeeded
         self.forbid = False  # answer 403 to every block, as X does when the app's access level lacks it
@@ -74,12 +74,13 @@ def _handler(state: FakeX):
                 return self._answer(401, {"errors": [{"code": 89, "message": "Invalid or expired token."}]})
             pending = state.script.get(uid, [])
             if pending:
-                status = pending.pop(0)
+                entry = pending.pop(0)
+                status, code, message = entry if isinstance(entry, tuple) else (entry, 0, f"status {entry}")
                 if status == 429:
                     reset = str(int(time.time()) + 1)
                     headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
                     return self._answer(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, headers)
-                return self._answer(status, {"errors": [{"code": 0, "message": f"status {status}"}]})
+                return self._answer(status, {"errors": [{"code": code, "message": message}]})
             state.blocked.append(uid)
             return self._answer(200, {"id": uid, "id_str": str(uid), "screen_name": f"u{uid}"})
 
@@ -124,7 +125,7 @@ def test_dry_run_lists_and_contacts_nobody(fake_x, blocklist):
     state, host = fake_x
     said = []
     counts = block_accounts(blocklist, execute=False, host=host, say=said.append)
-    assert counts == {"listed": 6, "already_blocked": 0, "blocked": 0, "failed": 0}
+    assert counts == {"listed": 6, "already_blocked": 0, "gone": 0, "blocked": 0, "failed": 0}
     assert said[0] == "would block @acct0 (id 100, score 0.990)" and len(said) == 7
     assert state.calls == []
 
@@ -134,7 +135,7 @@ def test_execute_blocks_through_rate_limits_and_server_errors(fake_x, blocklist,
     state.script = {101: [429], 102: [503], 104: [404]}
     audit = str(tmp_path / "audit.jsonl")
     counts = block_accounts(blocklist, execute=True, host=host, audit_path=audit, say=lambda _: None)
-    assert counts == {"listed": 6, "already_blocked": 0, "blocked": 5, "failed": 1}
+    assert counts == {"listed": 6, "already_blocked": 0, "gone": 0, "blocked": 5, "failed": 1}
     assert state.blocked == [100, 101, 102, 103, 105]
     assert state.calls.count(101) == 2 and state.calls.count(102) == 2  # waited out / retried once
     entries = [json.loads(ln) for ln in open(audit)]
@@ -142,6 +143,31 @@ def test_execute_blocks_through_rate_limits_and_server_errors(fake_x, blocklist,
         (100, "blocked"), (101, "blocked"), (102, "blocked"), (103, "blocked"), (104, "failed"), (105, "blocked"),
     ]  # fmt: skip
     assert all(f'oauth_consumer_key="{SECRETS["X_CONSUMER_KEY"]}"' in h for h in state.auth_headers)
+
+
+def test_suspended_and_deleted_accounts_are_recorded_as_gone_and_never_retried(fake_x, blocklist, tmp_path):
+    state, host = fake_x
+    # X answers a suspended target with a 403, like a refusal of the app, but with code 63: the run goes on
+    state.script = {101: [(403, 63, "User has been suspended.")], 103: [(404, 50, "User not found.")], 104: [404]}
+    audit = tmp_path / "audit.jsonl"
+    said = []
+    counts = block_accounts(blocklist, execute=True, host=host, audit_path=str(audit), say=said.append)
+    assert counts == {"listed": 6, "already_blocked": 0, "gone": 2, "blocked": 3, "failed": 1}
+    entries = [json.loads(ln) for ln in audit.read_text().splitlines()]
+    assert [(e["user_id"], e["action"], e["detail"]) for e in entries] == [
+        (100, "blocked", ""),
+        (101, "gone", "Forbidden 403: User has been suspended."),
+        (102, "blocked", ""),
+        (103, "gone", "NotFound 404: User not found."),
+        (104, "failed", "NotFound 404: status 404"),  # a 404 without code 50 may be a wrong host: retried
+        (105, "blocked", ""),
+    ]
+    assert "@acct1 is gone (Forbidden 403: User has been suspended.): recorded, not retried" in said
+    calls = len(state.calls)
+    counts = block_accounts(blocklist, execute=True, host=host, audit_path=str(audit), say=lambda _: None)
+    assert counts == {"listed": 6, "already_blocked": 3, "gone": 2, "blocked": 1, "failed": 0}
+    assert state.calls[calls:] == [104]  # only the failed one is asked again
+    assert state.blocked == [100, 102, 105, 104]
 
 
 def test_a_stopped_run_resumes_without_blocking_twice(fake_x, blocklist, tmp_path):
@@ -153,7 +179,7 @@ def test_a_stopped_run_resumes_without_blocking_twice(fake_x, blocklist, tmp_pat
         block_accounts(blocklist, execute=True, host=host, audit_path=audit, say=lambda _: None)
     state.refuse_after = None
     counts = block_accounts(blocklist, execute=True, host=host, audit_path=audit, say=lambda _: None)
-    assert counts == {"listed": 6, "already_blocked": 2, "blocked": 4, "failed": 0}
+    assert counts == {"listed": 6, "already_blocked": 2, "gone": 0, "blocked": 4, "failed": 0}
     assert sorted(state.blocked) == [100, 101, 102, 103, 104, 105]  # each exactly once
 
 
@@ -184,7 +210,7 @@ def test_a_lost_connection_stops_the_run_which_then_resumes(fake_x, blocklist, t
     assert entries[-1]["detail"] == f"no answer from {host}"
     state.hang_up_after = None
     counts = block_accounts(blocklist, execute=True, host=host, audit_path=str(audit), say=lambda _: None)
-    assert counts == {"listed": 6, "already_blocked": 2, "blocked": 4, "failed": 0}
+    assert counts == {"listed": 6, "already_blocked": 2, "gone": 0, "blocked": 4, "failed": 0}
     assert state.blocked == [100, 101, 102, 103, 104, 105]  # each exactly once
 
 

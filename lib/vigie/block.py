@@ -6,7 +6,8 @@
   x-rate-limit-reset header) and retrying server errors.
 - Every attempt is appended to a JSON-lines audit log. Re-running reads it and skips accounts
   already blocked, so a run that stopped half-way resumes without blocking anyone twice.
-- A run stops, rather than fail every account left, at the first 401 or 403 (they concern the app)
+- An account X reports deleted or suspended (GONE_CODES) is recorded as gone and not retried.
+- A run stops, rather than fail every account left, at any other 401 or 403 (they concern the app)
   and after MAX_UNREACHED requests in a row with no HTTP answer (the network or the host is down).
 
 Example:
@@ -30,6 +31,9 @@ CREDENTIAL_VARS = ("X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_A
 DEFAULT_HOST = "api.twitter.com"
 REQUIRED_COLUMNS = ("user_id", "screen_name", "score")
 MAX_UNREACHED = 3  # requests in a row without any HTTP answer before a run stops, instead of failing every account
+# X's error codes that concern the target account, not the app: a block list of bots is full of them. 63 comes
+# with a 403, which otherwise stops the run, so without this a re-run would stop at the same account forever.
+GONE_CODES = {50: "user not found", 63: "user suspended"}
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,9 @@ def read_blocklist(path: str, min_score: float = 0.0, limit: int | None = None) 
     return chosen[:limit] if limit else chosen
 
 
-def already_blocked(audit_path: str) -> set[int]:
-    """User ids the audit log records as blocked (by an earlier, possibly interrupted, run)."""
-    done: set[int] = set()
+def settled(audit_path: str) -> dict[int, str]:
+    """User id -> "blocked" or "gone", as the audit log records them (earlier, possibly interrupted, runs)."""
+    done: dict[int, str] = {}
     if os.path.exists(audit_path):
         with open(audit_path, encoding="utf-8") as fh:
             for line in fh:
@@ -69,9 +73,27 @@ def already_blocked(audit_path: str) -> set[int]:
                     entry = json.loads(line)
                 except ValueError:
                     continue  # a line cut short by a crash
-                if entry.get("action") == "blocked":
-                    done.add(int(entry["user_id"]))
+                if entry.get("action") in ("blocked", "gone"):
+                    done[int(entry["user_id"])] = entry["action"]
     return done
+
+
+def _outcome(exc: Exception, where: str) -> tuple[str, str]:
+    """What a failed block request means, and its detail for the audit log: "gone" (the account), "stop"
+    (the credentials or the app's access), "unreached" (no HTTP answer) or "failed" (this attempt)."""
+    import tweepy
+
+    response = getattr(exc, "response", None)
+    if response is None:
+        return "unreached", f"no answer from {where}"
+    detail = f"{type(exc).__name__} {response.status_code}"
+    if getattr(exc, "api_messages", None):
+        detail += ": " + "; ".join(exc.api_messages)
+    if set(getattr(exc, "api_codes", ())) & GONE_CODES.keys():
+        return "gone", detail
+    if isinstance(exc, (tweepy.Unauthorized, tweepy.Forbidden)):
+        return "stop", detail
+    return "failed", detail
 
 
 def _credentials() -> dict[str, str]:
@@ -113,13 +135,23 @@ def block_accounts(
     say = say or (lambda msg: print(msg, flush=True))
     targets = read_blocklist(blocklist, min_score, limit)
     audit_path = audit_path or f"{blocklist}.audit.jsonl"
-    done = already_blocked(audit_path)
+    done = settled(audit_path)
     todo = [t for t in targets if t.user_id not in done]
-    counts = {"listed": len(targets), "already_blocked": len(targets) - len(todo), "blocked": 0, "failed": 0}
+    earlier = [done[t.user_id] for t in targets if t.user_id in done]
+    counts = {
+        "listed": len(targets),
+        "already_blocked": earlier.count("blocked"),
+        "gone": earlier.count("gone"),  # deleted or suspended, found by this run or an earlier one
+        "blocked": 0,
+        "failed": 0,
+    }
     if not execute:
         for t in todo:
             say(f"would block @{t.screen_name} (id {t.user_id}, score {t.score:.3f})")
-        say(f"dry run: {len(todo)} to block, {counts['already_blocked']} already blocked; add --execute to block")
+        say(
+            f"dry run: {len(todo)} to block, {counts['already_blocked']} already blocked, {counts['gone']} gone; "
+            "add --execute to block"
+        )
         return counts
     import tweepy
 
@@ -144,27 +176,22 @@ def block_accounts(
         for t in todo:
             try:
                 api.create_block(user_id=t.user_id, skip_status=True)
-            except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
-                # 401: the credentials; 403: what the app may do (its access level, or read-only). Neither
-                # depends on the account, so the run stops at the first refusal instead of failing them all.
-                detail = f"{type(exc).__name__} {exc.response.status_code}"
-                if exc.api_messages:
-                    detail += ": " + "; ".join(exc.api_messages)
-                record(t, "failed", detail)
-                raise VigieError(
-                    f"the API refused the credentials or the app's access ({detail}) after {counts['blocked']} "
-                    f"block(s); fix them and re-run: blocked accounts are skipped (audit log {audit_path})"
-                ) from None
             except tweepy.TweepyException as exc:
+                outcome, detail = _outcome(exc, where)
+                record(t, "gone" if outcome == "gone" else "failed", detail)
+                if outcome == "stop":
+                    # 401: the credentials; 403: what the app may do (its access level, or read-only). Neither
+                    # depends on the account, so the run stops at the first refusal instead of failing them all.
+                    raise VigieError(
+                        f"the API refused the credentials or the app's access ({detail}) after {counts['blocked']} "
+                        f"block(s); fix them and re-run: blocked accounts are skipped (audit log {audit_path})"
+                    ) from None
+                unreached = unreached + 1 if outcome == "unreached" else 0
+                if outcome == "gone":
+                    counts["gone"] += 1
+                    say(f"@{t.screen_name} is gone ({detail}): recorded, not retried")
+                    continue
                 counts["failed"] += 1
-                response = getattr(exc, "response", None)
-                if response is None:  # no answer at all: the network or the host, not this account
-                    unreached += 1
-                    detail = f"no answer from {where}"
-                else:
-                    unreached = 0
-                    detail = f"{type(exc).__name__} {response.status_code}"
-                record(t, "failed", detail)
                 if unreached == MAX_UNREACHED:
                     raise VigieError(
                         f"no answer from {where} to {unreached} requests in a row after {counts['blocked']} "
@@ -176,7 +203,10 @@ def block_accounts(
             counts["blocked"] += 1
             record(t, "blocked")
             say(f"blocked @{t.screen_name} (id {t.user_id})")
-    done_msg = f"{counts['blocked']} blocked, {counts['failed']} failed, {counts['already_blocked']} skipped"
+    done_msg = (
+        f"{counts['blocked']} blocked, {counts['failed']} failed, {counts['gone']} gone, "
+        f"{counts['already_blocked']} already blocked"
+    )
     say(f"done: {done_msg} (audit {audit_path})")
     return counts
 

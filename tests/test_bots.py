@@ -20,7 +20,7 @@ from tests.partitions import three_layouts
 from vigie.bots import BLOCKLIST, BOT_SCORES, USER_FEATURES, run_bots
 from vigie.config import BotsConfig, MlflowConfig
 from vigie.features.bots import BZ2_OVERHEAD, BotFeatureConfig, user_features
-from vigie.models.bots import FEATURES
+from vigie.models.bots import FEATURES, with_weak_label
 
 
 def test_near_grid_and_templates_with_known_answers(spark):
@@ -511,6 +511,35 @@ def test_local_cores_come_from_the_master_not_the_machine():
     assert local_cores("local") == 1
     assert local_cores("local[*]") == (os.cpu_count() or 1)
     assert local_cores("spark://host:7077") == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("label_regex", "(_bot", r"bots.label_regex '\(_bot' is not a valid regular expression: .*Unclosed group"),
+        ("period_seconds", 0, "bots.period_seconds must be at least 1"),
+        ("tolerance_seconds", 300, r"bots.tolerance_seconds must be .* under half of bots.period_seconds \(600\)"),
+        ("min_tweets", 0, "bots.min_tweets and bots.max_tweets must be at least 1"),
+        ("flag_rate", 1.5, "bots.flag_rate must be between 0 and 1"),
+    ],
+)
+def test_a_bad_setting_is_named_before_any_work(spark, tmp_path, setting, value, message):
+    from vigie.errors import ConfigError
+
+    # the lakehouse is empty: the settings must be checked before the stage even looks for its input
+    with pytest.raises(ConfigError, match=message):
+        run_bots(spark, str(tmp_path), BotsConfig(**{setting: value}), MlflowConfig(f"file://{tmp_path}/mlruns"))
+
+
+def test_the_weak_label_rule_is_checked_as_java_reads_it(spark):
+    # Spark's rlike runs Java regexes: a named group written Java's way is valid, though Python's re refuses it
+    from vigie.bots import check_config
+
+    _, model_cfg = check_config(spark, BotsConfig(label_regex="(?<suffix>_bot)$"))
+    labelled = with_weak_label(
+        spark.createDataFrame([("a_BOT",), ("a_bots",)], "screen_name string"), model_cfg.label_regex
+    )
+    assert [r.weak_label for r in labelled.collect()] == [1.0, 0.0]
 
 
 def test_bulk_and_streaming_transfer_train_the_same_model(spark, bots_run):

@@ -17,9 +17,17 @@ from vigie import schema as S
 from vigie import tables, tracking
 from vigie.columns import collect_in_order
 from vigie.config import BotsConfig, MlflowConfig
-from vigie.errors import InputError
+from vigie.errors import ConfigError, InputError
 from vigie.features.bots import FEATURE_SQL_CONF, BotFeatureConfig, user_features
-from vigie.models.bots import FEATURES, BotModelConfig, BotModelResult, roc_points, tie_break, train_bot_model
+from vigie.models.bots import (
+    FEATURES,
+    BotModelConfig,
+    BotModelResult,
+    check_model_config,
+    roc_points,
+    tie_break,
+    train_bot_model,
+)
 from vigie.ranks import percent_below
 from vigie.session import sql_conf
 
@@ -106,8 +114,41 @@ def _log_model(result: BotModelResult) -> dict[str, str]:
     return {"model_uri": info.model_uri}
 
 
+def check_config(spark: SparkSession, cfg: BotsConfig) -> tuple[BotFeatureConfig, BotModelConfig]:
+    """The stage's settings as the feature and model configs, checked before any work is done, so that a
+    mistake fails at once with the setting's name, not as a JVM error once the features are computed."""
+    if cfg.min_tweets < 1 or cfg.max_tweets < 1:
+        raise ConfigError(
+            f"bots.min_tweets and bots.max_tweets must be at least 1 (got {cfg.min_tweets}, {cfg.max_tweets})"
+        )
+    if cfg.period_seconds < 1:
+        raise ConfigError(f"bots.period_seconds must be at least 1 (got {cfg.period_seconds})")
+    if not 0 <= cfg.tolerance_seconds < cfg.period_seconds / 2:
+        raise ConfigError(
+            f"bots.tolerance_seconds must be at least 0 and under half of bots.period_seconds ({cfg.period_seconds}), "
+            f"else every gap is near the grid (got {cfg.tolerance_seconds})"
+        )
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import IllegalArgumentException
+
+    try:  # with Java's regex engine, which runs it (its syntax is not Python's), and the flag the label adds
+        spark.sparkContext._jvm.java.util.regex.Pattern.compile(f"(?i){cfg.label_regex}")
+    except (IllegalArgumentException, Py4JJavaError) as exc:  # a PatternSyntaxException, as PySpark raises it
+        reason = str(getattr(exc, "java_exception", exc)).splitlines()[0]
+        raise ConfigError(f"bots.label_regex {cfg.label_regex!r} is not a valid regular expression: {reason}") from None
+    model_cfg = BotModelConfig(
+        label_regex=cfg.label_regex,
+        flag_rate=cfg.flag_rate,
+        target_recall=cfg.target_recall,
+        data_transfer=cfg.data_transfer,
+    )
+    check_model_config(model_cfg)
+    return BotFeatureConfig(cfg.min_tweets, cfg.max_tweets, cfg.period_seconds, cfg.tolerance_seconds), model_cfg
+
+
 def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: MlflowConfig) -> dict:
     """Compute features, train and threshold the model, write gold tables and the block list, log the run."""
+    feature_cfg, model_cfg = check_config(spark, cfg)
     tracking.tracking_uri(mlflow_cfg, lakehouse)  # fails now, not after the work, when MLflow has nowhere to go
     tweets_path = tables.table_path(lakehouse, S.TWEETS)
     if not tables.exists(spark, tweets_path):
@@ -116,19 +157,10 @@ def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: M
         )
     tweets_version = tables.version(spark, tweets_path)  # read one version, and log that one
     tweets = spark.read.format("delta").option("versionAsOf", tweets_version).load(tweets_path)
-    feats = user_features(
-        tweets,
-        BotFeatureConfig(cfg.min_tweets, cfg.max_tweets, cfg.period_seconds, cfg.tolerance_seconds),
-    )
+    feats = user_features(tweets, feature_cfg)
     with sql_conf(spark, FEATURE_SQL_CONF):
         tables.overwrite(feats, tables.table_path(lakehouse, USER_FEATURES))
     feats = spark.read.format("delta").load(tables.table_path(lakehouse, USER_FEATURES))
-    model_cfg = BotModelConfig(
-        label_regex=cfg.label_regex,
-        flag_rate=cfg.flag_rate,
-        target_recall=cfg.target_recall,
-        data_transfer=cfg.data_transfer,
-    )
     import mlflow
 
     with tracking.stage_run(mlflow_cfg, lakehouse, "bots") as run:

@@ -58,7 +58,8 @@ class BotModelResult:
     params: dict[str, object] = field(default_factory=dict)
 
 
-def _check(cfg: BotModelConfig) -> None:
+def check_model_config(cfg: BotModelConfig) -> None:
+    """Raise a `ConfigError` naming the first setting out of range."""
     if not 0 < cfg.flag_rate < 1:
         raise ConfigError(f"bots.flag_rate must be between 0 and 1 (got {cfg.flag_rate})")
     if not 0 <= cfg.target_recall <= 1:
@@ -98,7 +99,7 @@ def train_bot_model(features: DataFrame, cfg: BotModelConfig) -> BotModelResult:
     """Fit LightGBM on the weak label with early stopping on a validation split; score and flag every user."""
     from synapse.ml.lightgbm import LightGBMClassifier
 
-    _check(cfg)
+    check_model_config(cfg)
     spark = features.sparkSession
     threads = cfg.num_threads or executor_cores(spark)
     labelled = with_weak_label(features, cfg.label_regex)

@@ -148,8 +148,8 @@ def check_config(spark: SparkSession, cfg: BotsConfig) -> tuple[BotFeatureConfig
 
 def run_bots(spark: SparkSession, lakehouse: str, cfg: BotsConfig, mlflow_cfg: MlflowConfig) -> dict:
     """Compute features, train and threshold the model, write gold tables and the block list, log the run."""
-    feature_cfg, model_cfg = check_config(spark, cfg)
     tracking.tracking_uri(mlflow_cfg, lakehouse)  # fails now, not after the work, when MLflow has nowhere to go
+    feature_cfg, model_cfg = check_config(spark, cfg)
     tweets_path = tables.table_path(lakehouse, S.TWEETS)
     if not tables.exists(spark, tweets_path):
         raise InputError(

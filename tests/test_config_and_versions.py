@@ -190,6 +190,16 @@ def test_the_pipeline_checks_its_tracking_uri_before_any_stage(monkeypatch, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_pipeline_checks_the_bots_settings_before_any_stage(spark, monkeypatch, tmp_path, capsys):
+    from vigie.cli import main
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file://{tmp_path}/mlruns")
+    lake = tmp_path / "lake"
+    assert main(["pipeline", "--lakehouse", str(lake), "--demo", "--set", "bots.label_regex=(_bot"]) == 2
+    assert "bots.label_regex '(_bot' is not a valid regular expression" in capsys.readouterr().err
+    assert not lake.exists()  # no dump generated, nothing ingested: the bots stage would have failed at the end
+
+
 def test_tables_named_by_the_user_resolve_under_the_lakehouse_unless_absolute():
     from vigie.tables import resolve
 

@@ -242,21 +242,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             tracking_uri(cfg.mlflow, args.lakehouse)  # before generating and ingesting, not three stages later
             inputs = list(args.inputs)
+            if args.demo and is_uri(args.lakehouse):
+                raise ConfigError(
+                    "--demo writes its dump as files under the lakehouse, so it needs a local lakehouse; "
+                    "for a URI lakehouse, run `vigie generate --out PATH` (a path every executor sees) "
+                    "and pass PATH as the pipeline's INPUT"
+                )
+            if not inputs and not args.demo:
+                raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
+            from vigie.bots import check_config as check_bots_config
+
+            check_bots_config(_spark(cfg, args), cfg.bots)  # the last stage's settings, before the first stage
             if args.demo:
-                if is_uri(args.lakehouse):
-                    raise ConfigError(
-                        "--demo writes its dump as files under the lakehouse, so it needs a local lakehouse; "
-                        "for a URI lakehouse, run `vigie generate --out PATH` (a path every executor sees) "
-                        "and pass PATH as the pipeline's INPUT"
-                    )
                 raw = os.path.join(args.lakehouse, "raw")
                 gen_args = argparse.Namespace(
                     out=raw, tweets=None, seed=None, files=None, format=None, compression=None
                 )
                 run_generate(cfg, gen_args)
                 inputs.append(raw)
-            if not inputs:
-                raise ConfigError("pipeline needs INPUT files/folders, or --demo to generate the demo dump")
             print(json.dumps({"stage": "ingest", **run_ingest(cfg, args, inputs, stage=None)}), flush=True)
             print(json.dumps({"stage": "anomalies", **run_anomalies_stage(cfg, args)}, default=str), flush=True)
             print(json.dumps({"stage": "communities", **run_communities_stage(cfg, args)}, default=str), flush=True)

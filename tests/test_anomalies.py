@@ -463,11 +463,25 @@ def test_rerun_tracked_on_a_real_mlflow_server_duplicates_nothing(spark, anomali
     assert [v.run_id for v in versions] == [run.info.run_id]  # a fresh registry: this run's model only
 
 
+def test_a_missing_labels_table_is_named_before_any_work(spark, world_cup_lake, tmp_path):
+    lake, _ = world_cup_lake
+    files = lambda: {os.path.join(d, f) for d, _, names in os.walk(lake) for f in names}  # noqa: E731
+    before = files()
+    mlflow_cfg = MlflowConfig(tracking_uri=f"file://{tmp_path}/mlruns")
+    with pytest.raises(ConfigError, match=r"objective=auc needs anomalies\.labels_table"):
+        run_anomalies(spark, lake, AnomaliesConfig(objective="auc"), mlflow_cfg)
+    with pytest.raises(InputError, match=r"anomalies\.labels_table labels/none: no Delta table at .*labels/none"):
+        run_anomalies(spark, lake, AnomaliesConfig(objective="auc", labels_table="labels/none"), mlflow_cfg)
+    assert files() == before  # nothing written, not even a new version of the exploration tables
+
+
 def test_bad_settings_are_named(spark, tmp_path):
     with pytest.raises(ConfigError, match=r"anomalies\.window"):
         run_anomalies(spark, str(tmp_path), AnomaliesConfig(window="7 hours"), MlflowConfig())
     with pytest.raises(ConfigError, match="exclude_mode"):
         run_anomalies(spark, str(tmp_path), AnomaliesConfig(exclude_mode="some"), MlflowConfig())
+    with pytest.raises(ConfigError, match=r"anomalies\.objective must be one of .*, got 'accuracy'"):
+        run_anomalies(spark, str(tmp_path), AnomaliesConfig(objective="accuracy"), MlflowConfig())
     from vigie.errors import InputError
 
     with pytest.raises(InputError, match="run `vigie ingest"):

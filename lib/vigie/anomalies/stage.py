@@ -34,7 +34,15 @@ from vigie.anomalies import drivers as D
 from vigie.anomalies import explore as E
 from vigie.anomalies import plots
 from vigie.anomalies.features import INPUT_COLUMNS, feature_pipeline, feature_report
-from vigie.anomalies.forest import FLAG_COL, SCORE_COL, ForestParams, TuneConfig, isolation_forest, tune
+from vigie.anomalies.forest import (
+    FLAG_COL,
+    OBJECTIVES,
+    SCORE_COL,
+    ForestParams,
+    TuneConfig,
+    isolation_forest,
+    tune,
+)
 from vigie.anomalies.volume import flags, seasonal_robust_z
 from vigie.config import AnomaliesConfig, MlflowConfig
 from vigie.errors import ConfigError, InputError
@@ -68,6 +76,8 @@ def _validate(cfg: AnomaliesConfig) -> int:
         raise ConfigError(f"anomalies.direction must be 'up' or 'both', got {cfg.direction!r}")
     if cfg.trials < 1:
         raise ConfigError("anomalies.trials must be at least 1")
+    if cfg.objective not in OBJECTIVES:  # else found only by the tuning, after the features
+        raise ConfigError(f"anomalies.objective must be one of {sorted(OBJECTIVES)}, got {cfg.objective!r}")
     return seconds
 
 
@@ -123,6 +133,7 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
     timings: dict[str, float] = {}
     lap = _Lap(timings)
     raw, tweets_version = _read_tweets(spark, lakehouse)
+    labels = _labels(spark, lakehouse, cfg)  # a missing labels table fails here, not after the features
     path = lambda name: tables.table_path(lakehouse, GOLD[name])  # noqa: E731
 
     drop_tweets = cfg.exclude_mode == "tweet" and bool(excluded)
@@ -153,7 +164,6 @@ def run_anomalies(spark: SparkSession, lakehouse: str, cfg: AnomaliesConfig, mlf
         report = feature_report(features_model, featurized)
         mlflow.log_metrics({f"features.{k}": v for k, v in report.items()})
         lap("features")
-        labels = _labels(spark, lakehouse, cfg)
         pool = featurized if labels is None else featurized.join(labels, "tweet_id")
         fraction = min(1.0, cfg.tuning_rows / max(1, n_tweets if labels is None else pool.count()))
         sample = pool.where(stable_uniform(cfg.seed, "tweet_id") < fraction).select(

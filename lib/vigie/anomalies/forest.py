@@ -36,6 +36,12 @@ OBJECTIVES = {"em": "maximize", "mv": "minimize", "mean_score": "minimize", "auc
 SCORE_COL, FLAG_COL = "outlier_score", "is_outlier"
 
 
+def check_objective(objective: str) -> None:
+    """Raise a `ConfigError` unless `objective` is one of `OBJECTIVES`."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"anomalies.objective must be one of {sorted(OBJECTIVES)}, got {objective!r}")
+
+
 @dataclass(frozen=True)
 class ForestParams:
     num_estimators: int = 100
@@ -110,8 +116,7 @@ class _Objective:
     """Scores one parameter set on the tuning sample; the same sub-spaces and points for every trial."""
 
     def __init__(self, sample: DataFrame, cfg: TuneConfig, key: str | None = None):
-        if cfg.objective not in OBJECTIVES:
-            raise ConfigError(f"anomalies.objective must be one of {sorted(OBJECTIVES)}, got {cfg.objective!r}")
+        check_objective(cfg.objective)
         self.cfg = cfg
         spark = sample.sparkSession
         x, y = _collect(sample, label=cfg.objective == "auc", key=key)

@@ -36,10 +36,10 @@ from vigie.anomalies import plots
 from vigie.anomalies.features import INPUT_COLUMNS, feature_pipeline, feature_report
 from vigie.anomalies.forest import (
     FLAG_COL,
-    OBJECTIVES,
     SCORE_COL,
     ForestParams,
     TuneConfig,
+    check_objective,
     isolation_forest,
     tune,
 )
@@ -76,8 +76,7 @@ def _validate(cfg: AnomaliesConfig) -> int:
         raise ConfigError(f"anomalies.direction must be 'up' or 'both', got {cfg.direction!r}")
     if cfg.trials < 1:
         raise ConfigError("anomalies.trials must be at least 1")
-    if cfg.objective not in OBJECTIVES:  # else found only by the tuning, after the features
-        raise ConfigError(f"anomalies.objective must be one of {sorted(OBJECTIVES)}, got {cfg.objective!r}")
+    check_objective(cfg.objective)  # else found only by the tuning, after the features
     return seconds
 
 

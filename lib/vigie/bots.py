@@ -27,6 +27,7 @@ from vigie.models.bots import (
     roc_points,
     tie_break,
     train_bot_model,
+    weak_label_pattern,
 )
 from vigie.ranks import percent_below
 from vigie.session import sql_conf
@@ -131,8 +132,8 @@ def check_config(spark: SparkSession, cfg: BotsConfig) -> tuple[BotFeatureConfig
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import IllegalArgumentException
 
-    try:  # with Java's regex engine, which runs it (its syntax is not Python's), and the flag the label adds
-        spark.sparkContext._jvm.java.util.regex.Pattern.compile(f"(?i){cfg.label_regex}")
+    try:  # with Java's regex engine, which runs it (its syntax is not Python's), as the weak label uses it
+        spark.sparkContext._jvm.java.util.regex.Pattern.compile(weak_label_pattern(cfg.label_regex))
     except (IllegalArgumentException, Py4JJavaError) as exc:  # a PatternSyntaxException, as PySpark raises it
         reason = str(getattr(exc, "java_exception", exc)).splitlines()[0]
         raise ConfigError(f"bots.label_regex {cfg.label_regex!r} is not a valid regular expression: {reason}") from None

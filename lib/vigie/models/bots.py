@@ -70,11 +70,15 @@ def check_model_config(cfg: BotModelConfig) -> None:
         raise ConfigError(f"bots.validation_fraction must be in (0, 0.5) (got {cfg.validation_fraction})")
 
 
+def weak_label_pattern(label_regex: str) -> str:
+    """The Java regex the weak label matches screen names with: the rule, case-insensitive."""
+    return f"(?i){label_regex}"
+
+
 def with_weak_label(features: DataFrame, label_regex: str) -> DataFrame:
     """Add `weak_label` (1.0 when the screen name matches the rule, case-insensitively)."""
-    return features.withColumn(
-        "weak_label", F.coalesce(F.col("screen_name").rlike(f"(?i){label_regex}"), F.lit(False)).cast("double")
-    )
+    matches = F.col("screen_name").rlike(weak_label_pattern(label_regex))
+    return features.withColumn("weak_label", F.coalesce(matches, F.lit(False)).cast("double"))
 
 
 def with_validation_split(labelled: DataFrame, fraction: float, seed: int) -> DataFrame:

@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[spark,dev]'
 	touch $@
 
-# Download the JVM jars from Maven Central into Ivy's cache once (spark.jars.packages reads it afterwards).
+# Download the JVM jars from Maven Central into Ivy's cache once, and record the files it resolved.
 $(VENV)/.jars: $(VENV)/.installed lib/vigie/versions.py
 	$(BIN)/vigie setup
 	touch $@

@@ -10,7 +10,15 @@ import tomllib
 from vigie import versions
 from vigie.config import Config, as_dict, load_config
 from vigie.errors import ConfigError
-from vigie.session import get_spark, local_conf, local_driver_memory, memory_limit_bytes
+from vigie.session import (
+    _load_cached_jars,
+    get_spark,
+    jar_manifest,
+    local_conf,
+    local_driver_memory,
+    memory_limit_bytes,
+    remember_jars,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,6 +115,45 @@ def test_a_stage_loads_only_the_jvm_libraries_it_uses_unless_the_user_names_them
     assert packages(None) == versions.maven_packages(versions.DEFAULT_JVM_LIBS)
     monkeypatch.setenv("VIGIE_JVM_LIBS", "delta,graphframes")  # e.g. a machine that has GraphFrames
     assert packages(versions.STAGE_JVM_LIBS["ingest"]) == versions.maven_packages(["delta", "graphframes"])
+
+
+def test_a_local_session_loads_the_jars_resolved_before_for_the_same_pins(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIE_IVY_DIR", str(tmp_path / "ivy"))
+    monkeypatch.delenv("VIGIE_JVM_LIBS", raising=False)
+    jars = [tmp_path / "ivy" / "jars" / name for name in ("io.delta_delta-spark_2.12-3.3.2.jar", "a b.jar")]
+    for jar in jars:
+        jar.parent.mkdir(parents=True, exist_ok=True)
+        jar.write_bytes(b"PK")
+    bots = local_conf("local[1]", libraries=versions.STAGE_JVM_LIBS["bots"])
+    assert not _load_cached_jars(dict(bots))  # nothing resolved yet: Ivy resolves the packages
+
+    assert remember_jars(bots, ",".join(jar.as_uri() for jar in jars))
+    settings = dict(bots)
+    assert _load_cached_jars(settings)
+    assert "spark.jars.packages" not in settings
+    assert settings["spark.jars"] == ",".join(jar.as_uri() for jar in jars)
+
+    other = dict(local_conf("local[1]", libraries=versions.STAGE_JVM_LIBS["ingest"]))
+    assert not _load_cached_jars(other)  # other pins, other files
+    assert jar_manifest(other) != jar_manifest(bots)
+    assert jar_manifest({**bots, "spark.jars.excludes": ""}) != jar_manifest(bots)
+    own = {**bots, "spark.jars": "file:///mine.jar"}
+    assert not _load_cached_jars(own) and own["spark.jars"] == "file:///mine.jar"  # the user's jars win
+
+    jars[1].unlink()  # a cleaned cache: resolve again rather than start without a jar
+    settings = dict(bots)
+    assert not _load_cached_jars(settings) and "spark.jars" not in settings
+
+    (tmp_path / "read-only").write_text("")  # an Ivy folder vigie cannot write to: no record, no error
+    assert not remember_jars({**bots, "spark.jars.ivy": str(tmp_path / "read-only")}, jars[0].as_uri())
+
+
+def test_the_test_session_runs_on_the_jars_its_manifest_records(spark):
+    """Either this session read the manifest, or it resolved the packages and wrote it: both agree."""
+    settings = local_conf(spark.sparkContext.master)
+    recorded = jar_manifest(settings).read_text().split()
+    assert recorded == spark.sparkContext.getConf().get("spark.jars").split(",")
+    assert any("delta-spark_2.12" in jar for jar in recorded)
 
 
 def test_a_session_without_a_needed_jar_says_which_before_any_work(spark, monkeypatch):

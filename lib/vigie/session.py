@@ -2,7 +2,8 @@
 
 - Databricks: the runtime owns the session and its libraries; we only set what a job needs.
 - spark-submit: `spark.master` (and `--packages`) come from the command line; we never override them.
-- local mode (laptop, tests): we set master, the Maven packages of the pinned stack, and Delta.
+- local mode (laptop, tests): we set master, the Maven packages of the pinned stack, and Delta. Ivy
+  resolves the packages once; later sessions load the jar files it resolved (`jar_manifest`).
 
 Example:
     >>> from vigie.session import get_spark
@@ -11,12 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from vigie import versions
 from vigie.config import driver_memory_setting
@@ -180,12 +183,72 @@ def get_spark(
         # PySpark takes the worker interpreter of SQL Python functions from this variable, not the conf.
         os.environ.setdefault("PYSPARK_PYTHON", settings["spark.pyspark.python"])
     settings.update(conf or {})
+    resolving = not launcher_owns_jars and not _load_cached_jars(settings)
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if not launcher_owns_jars:  # a local session: VIGIE_JVM_LIBS may have left a needed library out
         _require_jars(spark.sparkContext._jvm, tuple(libraries or ()))
+    if resolving and settings.get("spark.jars.packages") and "spark.jars" not in settings:
+        remember_jars(settings, spark.sparkContext.getConf().get("spark.jars", ""))
     return spark
+
+
+def jar_manifest(settings: Mapping[str, str]) -> Path:
+    """Where a local session records the jar files Ivy resolved for its packages and exclusions."""
+    key = f"{settings.get('spark.jars.packages', '')}\n{settings.get('spark.jars.excludes', '')}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    ivy = settings.get("spark.jars.ivy") or str(Path.home() / ".ivy2")
+    return Path(ivy, "vigie", f"jars-{digest}.txt")
+
+
+def remember_jars(settings: Mapping[str, str], jars: str) -> bool:
+    """Record the jar files (`spark.jars` after Ivy resolved `settings`' packages) for later sessions.
+
+    False when it cannot (a read-only Ivy folder, say): later sessions then resolve with Ivy, as before.
+    """
+    files = [j for j in jars.split(",") if j]
+    if not files:
+        return False
+    manifest = jar_manifest(settings)
+    partial = manifest.with_name(f"{manifest.name}.{os.getpid()}")
+    try:
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text("\n".join(files) + "\n")
+        partial.replace(manifest)  # atomic: a session starting meanwhile reads all of it or none
+    except OSError:
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def cached_jars(settings: Mapping[str, str]) -> str | None:
+    """The jar files an earlier local session resolved for the same packages, when every one is still there."""
+    try:
+        files = jar_manifest(settings).read_text().split()
+    except OSError:
+        return None
+    if not files or not all(Path(unquote(urlparse(f).path)).is_file() for f in files):
+        return None
+    return ",".join(files)
+
+
+def _load_cached_jars(settings: dict[str, str]) -> bool:
+    """Swap `spark.jars.packages` for the jar files resolved before, when known; True when swapped.
+
+    With packages, every local session asks Ivy to resolve them again, even from its cache: seconds of
+    start-up and a report of a hundred lines or more before any work. The files it resolved do not
+    change while the pins and exclusions do not (they key the record).
+    """
+    if not settings.get("spark.jars.packages") or "spark.jars" in settings:
+        return False
+    jars = cached_jars(settings)
+    if jars is None:
+        return False
+    del settings["spark.jars.packages"]
+    settings["spark.jars"] = jars
+    return True
 
 
 @contextmanager
@@ -211,9 +274,8 @@ def sql_conf(spark, settings: Mapping[str, str]) -> Iterator[None]:
 def resolve_jars() -> list[str]:
     """Start a local session once so Ivy downloads and caches every pinned jar; returns the coordinates."""
     spark = get_spark(app_name="vigie-setup", master="local[1]")
-    jars = spark.sparkContext.getConf().get("spark.jars.packages", "")
     spark.stop()
-    return [j for j in jars.split(",") if j]
+    return versions.maven_packages(jvm_libraries())
 
 
 MARKER_CLASSES = {

@@ -63,11 +63,10 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", default=["ingest", "bots", "anomalies"])
     args = parser.parse_args()
 
-    run("recorded", args.stages[0])  # warm the OS file cache, and record the jars if not done yet
     print("| stage | JVM libraries | jar files | resolve: s | recorded: s | ratio | stderr lines: resolve | recorded |")
     print("|---|---|---|---|---|---|---|---|")
     for stage in args.stages:
-        run("recorded", stage)  # records this stage's jars, when no session has yet
+        run("recorded", stage)  # warms the OS file cache, and records this stage's jars when no session has yet
         times: dict[str, list[float]] = {"resolve": [], "recorded": []}
         lines: dict[str, int] = {}
         for _ in range(args.repeats):

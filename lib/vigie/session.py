@@ -183,15 +183,20 @@ def get_spark(
         # PySpark takes the worker interpreter of SQL Python functions from this variable, not the conf.
         os.environ.setdefault("PYSPARK_PYTHON", settings["spark.pyspark.python"])
     settings.update(conf or {})
-    resolving = not launcher_owns_jars and not _load_cached_jars(settings)
+    resolving = not launcher_owns_jars and _ivy_resolves(settings) and not _load_cached_jars(settings)
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if not launcher_owns_jars:  # a local session: VIGIE_JVM_LIBS may have left a needed library out
         _require_jars(spark.sparkContext._jvm, tuple(libraries or ()))
-    if resolving and settings.get("spark.jars.packages") and "spark.jars" not in settings:
+    if resolving:
         remember_jars(settings, spark.sparkContext.getConf().get("spark.jars", ""))
     return spark
+
+
+def _ivy_resolves(settings: Mapping[str, str]) -> bool:
+    """True when Ivy alone gives the session its jars: packages are set, and no jar files of the user's."""
+    return bool(settings.get("spark.jars.packages")) and "spark.jars" not in settings
 
 
 def jar_manifest(settings: Mapping[str, str]) -> Path:
@@ -241,7 +246,7 @@ def _load_cached_jars(settings: dict[str, str]) -> bool:
     start-up and a report of a hundred lines or more before any work. The files it resolved do not
     change while the pins and exclusions do not (they key the record).
     """
-    if not settings.get("spark.jars.packages") or "spark.jars" in settings:
+    if not _ivy_resolves(settings):
         return False
     jars = cached_jars(settings)
     if jars is None:

@@ -29,13 +29,14 @@ SESSION = """
 import sys
 from pyspark.sql import SparkSession
 from vigie import versions
-from vigie.session import get_spark, local_conf
+from vigie.session import _loopback, get_spark, local_conf
 libraries = versions.STAGE_JVM_LIBS[sys.argv[2]]
 if sys.argv[1] == "resolve":
     builder = SparkSession.builder.appName("startup")
     for key, value in local_conf("local[2]", libraries=libraries).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _loopback("local[2]"):
+        spark = builder.getOrCreate()
 else:
     spark = get_spark(app_name="startup", master="local[2]", libraries=libraries)
 assert spark.range(10).count() == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from vigie import versions
 from vigie.config import Config, as_dict, load_config
 from vigie.errors import ConfigError
 from vigie.session import (
+    LOG4J_CONFIG,
     _load_cached_jars,
+    _loopback,
     get_spark,
     jar_manifest,
     local_conf,
@@ -154,6 +157,44 @@ def test_the_test_session_runs_on_the_jars_its_manifest_records(spark):
     recorded = jar_manifest(settings).read_text().split()
     assert recorded == spark.sparkContext.getConf().get("spark.jars").split(",")
     assert any("delta-spark_2.12" in jar for jar in recorded)
+
+
+def test_local_sessions_log_through_vigies_log4j_file_unless_the_user_keeps_one(spark, tmp_path, monkeypatch):
+    # the test session was built from local_conf: its JVM read the file
+    logger = spark.sparkContext._jvm.org.apache.logging.log4j.LogManager.getLogger
+    assert logger("org.apache.hadoop.util.NativeCodeLoader").getLevel().toString() == "ERROR"
+
+    monkeypatch.delenv("SPARK_CONF_DIR", raising=False)
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    options = local_conf("local[1]")["spark.driver.extraJavaOptions"].split()
+    assert options == ["-Duser.timezone=UTC", f"-Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}"]
+    assert LOG4J_CONFIG.is_file()
+
+    # a file of the user's where Spark's launcher looks (SPARK_CONF_DIR, else SPARK_HOME/conf) wins
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "log4j2.xml").write_text("<Configuration/>")
+    (tmp_path / "home" / "conf").mkdir(parents=True)
+    (tmp_path / "home" / "conf" / "log4j2.properties").write_text("rootLogger.level = info")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "mine"))
+    assert local_conf("local[1]")["spark.driver.extraJavaOptions"] == "-Duser.timezone=UTC"
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))  # no file there: the launcher ignores SPARK_HOME/conf
+    assert "log4j.configurationFile" in local_conf("local[1]")["spark.driver.extraJavaOptions"]
+    monkeypatch.delenv("SPARK_CONF_DIR")
+    assert local_conf("local[1]")["spark.driver.extraJavaOptions"] == "-Duser.timezone=UTC"
+
+
+def test_a_local_jvm_starts_on_loopback_and_leaves_the_environment_as_it_was(monkeypatch):
+    monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
+    with _loopback("local[2]"):
+        assert os.environ["SPARK_LOCAL_IP"] == "127.0.0.1"
+    assert "SPARK_LOCAL_IP" not in os.environ
+    with _loopback("spark://head:7077"):  # a cluster's driver must be reachable from its executors
+        assert "SPARK_LOCAL_IP" not in os.environ
+    monkeypatch.setenv("SPARK_LOCAL_IP", "10.0.0.5")  # the user's choice
+    with _loopback("local[2]"):
+        assert os.environ["SPARK_LOCAL_IP"] == "10.0.0.5"
+    assert os.environ["SPARK_LOCAL_IP"] == "10.0.0.5"
 
 
 def test_a_session_without_a_needed_jar_says_which_before_any_work(spark, monkeypatch):

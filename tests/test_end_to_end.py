@@ -14,6 +14,12 @@ from vigie.session import submit_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# what every local run printed before the stage's first line, and MLflow's progress bar in a log
+NOISE = ("NativeCodeLoader", "Setting default log level", "resolves to a loopback address", "Downloading artifacts")
+
+
+def noise(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if any(n in line for n in NOISE)]
 
 
 def run(cmd, **kw):
@@ -82,20 +88,25 @@ def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
     assert stages["communities"]["cjk_communities"] and (lake / "reports" / "communities" / "hashtags.gexf").is_file()
     assert stages["ingest"]["accepted"] == truth["expected"]["accepted"]
     assert stages["bots"]["blocklisted"] > 0 and (lake / "exports" / "blocklist.csv").is_file()
+    assert noise(proc.stderr) == []
 
 
 @pytest.mark.slow
-def test_local_runs_give_the_jvm_the_configured_heap():
+def test_local_runs_give_the_jvm_the_configured_heap_and_start_quietly_on_loopback():
     # the CLI's own session path, in a fresh process: the heap is fixed when the JVM starts
     code = (
         "import argparse; from vigie.cli import _spark; from vigie.config import load_config; "
         "s = _spark(load_config(None, ['spark.driver_memory=1536m']), argparse.Namespace(master='local[1]')); "
-        "print('heap', s.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory())"
+        "print('heap', s.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()); "
+        "host = s.sparkContext.getConf().get('spark.driver.host'); "
+        "print('loopback', s.sparkContext._jvm.java.net.InetAddress.getByName(host).isLoopbackAddress())"
     )
     proc = run([sys.executable, "-c", code])
     assert proc.returncode == 0, proc.stderr[-3000:]
     heap = int(next(ln.split()[1] for ln in proc.stdout.splitlines() if ln.startswith("heap ")))
     assert 1400 * 2**20 < heap <= 1536 * 2**20  # Spark's default would be at most 1024 MiB
+    # and the JVM started on loopback, quietly (the environment of the test run has no SPARK_LOCAL_IP)
+    assert "loopback True" in proc.stdout.splitlines() and noise(proc.stderr) == []
 
 
 @pytest.mark.slow

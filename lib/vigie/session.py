@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import sys
@@ -30,9 +31,12 @@ DELTA_CONF = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
 
+# Logging of local sessions: Spark's default level, without the start-up lines every run printed.
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+LOG4J_NAMES = ("log4j2.properties", "log4j2.xml", "log4j2.yaml", "log4j2.yml", "log4j2.json")
+
 LOCAL_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     # Spark NLP's annotators are Kryo-registered; its docs ask for Kryo with a large buffer.
@@ -71,6 +75,7 @@ def local_conf(
     ivy = os.environ.get("VIGIE_IVY_DIR", str(Path.home() / ".ivy2"))
     conf = {
         "spark.master": master,
+        "spark.driver.extraJavaOptions": " ".join(("-Duser.timezone=UTC", *_log4j_options())),
         "spark.jars.packages": ",".join(versions.maven_packages(jvm_libraries(libraries))),
         "spark.jars.excludes": ",".join(versions.IVY_EXCLUDES),
         "spark.jars.ivy": ivy,
@@ -83,6 +88,44 @@ def local_conf(
     }
     conf.update(extra or {})
     return conf
+
+
+def _log4j_options() -> tuple[str, ...]:
+    """The JVM option that points log4j at vigie's file; none when the user keeps their own in Spark's conf
+    folder (the launcher puts it on the classpath, and log4j reads it from there)."""
+    folder = os.environ.get("SPARK_CONF_DIR") or os.path.join(_spark_home(), "conf")
+    if any(Path(folder, name).is_file() for name in LOG4J_NAMES):
+        return ()
+    return (f"-Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}",)  # a URI: no space to split the options on
+
+
+def _spark_home() -> str:
+    """SPARK_HOME, else the pyspark package's folder, as pyspark's launcher takes it."""
+    if os.environ.get("SPARK_HOME"):
+        return os.environ["SPARK_HOME"]
+    spec = importlib.util.find_spec("pyspark")
+    return next(iter(spec.submodule_search_locations or ()), "") if spec else ""
+
+
+@contextmanager
+def _loopback(master: str) -> Iterator[None]:
+    """Bind a local session's driver to the loopback interface while its JVM starts.
+
+    A local session needs no network: its executors run on this machine. Left alone, Spark binds its
+    driver and block manager to the address of the host name, so their ports are open to the network.
+    Where the host name resolves to a loopback address (Debian's /etc/hosts does so), Spark takes
+    another interface's address instead, and warns of that at every start. SPARK_LOCAL_IP is read
+    before any setting (`spark.driver.host` would leave the warning). A value of the user's is kept;
+    ours is removed once the JVM has started, and has read it.
+    """
+    if not master.startswith("local") or "SPARK_LOCAL_IP" in os.environ:
+        yield
+        return
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    try:
+        yield
+    finally:
+        os.environ.pop("SPARK_LOCAL_IP", None)
 
 
 # Above about 32 GB the JVM loses compressed object pointers, so a bigger heap holds less.
@@ -186,7 +229,8 @@ def get_spark(
     resolving = not launcher_owns_jars and _ivy_resolves(settings) and not _load_cached_jars(settings)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _loopback("" if launcher_owns_jars else settings["spark.master"]):
+        spark = builder.getOrCreate()
     if not launcher_owns_jars:  # a local session: VIGIE_JVM_LIBS may have left a needed library out
         _require_jars(spark.sparkContext._jvm, tuple(libraries or ()))
     if resolving:

@@ -52,6 +52,9 @@ def stage_run(cfg: MlflowConfig, lakehouse: str, stage: str, tags: Mapping[str, 
     """An MLflow run for one stage, in the configured experiment."""
     import mlflow
 
+    # Logging a model with an input example downloads it back to check it, behind a progress bar that
+    # fills a job's log with terminal control lines. A value of the user's is kept.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(cfg, lakehouse)
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment_name(cfg, uri))

@@ -25,20 +25,14 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 from vigie import versions  # noqa: E402
 from vigie.session import jar_manifest, local_conf  # noqa: E402
 
+# Both modes take get_spark's own path. In the baseline, a `spark.jars` of the user's (here empty) keeps
+# get_spark from swapping the packages for the recorded files, so Ivy resolves them, as it did before.
 SESSION = """
 import sys
-from pyspark.sql import SparkSession
 from vigie import versions
-from vigie.session import _loopback, get_spark, local_conf
-libraries = versions.STAGE_JVM_LIBS[sys.argv[2]]
-if sys.argv[1] == "resolve":
-    builder = SparkSession.builder.appName("startup")
-    for key, value in local_conf("local[2]", libraries=libraries).items():
-        builder = builder.config(key, value)
-    with _loopback("local[2]"):
-        spark = builder.getOrCreate()
-else:
-    spark = get_spark(app_name="startup", master="local[2]", libraries=libraries)
+from vigie.session import get_spark
+conf = {"spark.jars": ""} if sys.argv[1] == "resolve" else None
+spark = get_spark(app_name="startup", master="local[2]", libraries=versions.STAGE_JVM_LIBS[sys.argv[2]], conf=conf)
 assert spark.range(10).count() == 10
 spark.stop()
 """

@@ -92,7 +92,8 @@ def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
 
 
 @pytest.mark.slow
-def test_local_runs_give_the_jvm_the_configured_heap_and_start_quietly_on_loopback():
+def test_local_runs_give_the_jvm_the_configured_heap_and_start_quietly_on_loopback(monkeypatch):
+    monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)  # a value of the user's would be kept
     # the CLI's own session path, in a fresh process: the heap is fixed when the JVM starts
     code = (
         "import argparse; from vigie.cli import _spark; from vigie.config import load_config; "
@@ -105,7 +106,7 @@ def test_local_runs_give_the_jvm_the_configured_heap_and_start_quietly_on_loopba
     assert proc.returncode == 0, proc.stderr[-3000:]
     heap = int(next(ln.split()[1] for ln in proc.stdout.splitlines() if ln.startswith("heap ")))
     assert 1400 * 2**20 < heap <= 1536 * 2**20  # Spark's default would be at most 1024 MiB
-    # and the JVM started on loopback, quietly (the environment of the test run has no SPARK_LOCAL_IP)
+    # and the JVM started on loopback, quietly
     assert "loopback True" in proc.stdout.splitlines() and noise(proc.stderr) == []
 
 

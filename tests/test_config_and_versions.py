@@ -184,6 +184,24 @@ def test_local_sessions_log_through_vigies_log4j_file_unless_the_user_keeps_one(
     assert local_conf("local[1]")["spark.driver.extraJavaOptions"] == "-Duser.timezone=UTC"
 
 
+def test_local_sessions_keep_sparks_warehouse_in_the_users_cache_unless_spark_defaults_sets_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    warehouse = str(tmp_path / "cache" / "vigie" / "spark-warehouse")
+    assert local_conf("local[1]")["spark.sql.warehouse.dir"] == warehouse
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert local_conf("local[1]")["spark.sql.warehouse.dir"] == str(Path.home() / ".cache/vigie/spark-warehouse")
+
+    # spark-defaults.conf is a Java properties file: a comment does not set the key, `key value` and `key=value` do
+    defaults = tmp_path / "spark-defaults.conf"
+    defaults.write_text("# spark.sql.warehouse.dir /old\nspark.sql.warehouse.dirs /other\n")
+    assert "spark.sql.warehouse.dir" in local_conf("local[1]")
+    for line in ("spark.sql.warehouse.dir   /data/warehouse", "  spark.sql.warehouse.dir=/data/warehouse"):
+        defaults.write_text(f"spark.master local[2]\n{line}\n")
+        assert "spark.sql.warehouse.dir" not in local_conf("local[1]")  # the launcher applies the user's
+
+
 def test_a_local_jvm_starts_on_loopback_and_leaves_the_environment_as_it_was(monkeypatch):
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
     with _loopback("local[2]"):

@@ -22,9 +22,9 @@ def noise(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if any(n in line for n in NOISE)]
 
 
-def run(cmd, **kw):
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, **kw)
+def run(cmd, cwd=ROOT, env=None):
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
 
 
 @pytest.mark.slow
@@ -78,7 +78,10 @@ def test_spark_submit_without_the_jars_says_what_to_do(small_dump, tmp_path):
 def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
     lake = tmp_path / "demo"
     settings = ["--set", "generate.tweets=3000", "--set", "anomalies.trials=2", "--set", "communities.seeds=2"]
-    proc = run([str(BIN / "vigie"), "pipeline", "--lakehouse", str(lake), "--demo", *settings])
+    here, cache = tmp_path / "here", tmp_path / "cache"  # where the analyst starts it, and their cache
+    here.mkdir()
+    cmd = [str(BIN / "vigie"), "pipeline", "--lakehouse", str(lake), "--demo", *settings]
+    proc = run(cmd, cwd=here, env={"XDG_CACHE_HOME": str(cache)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     # one JSON line per stage; LightGBM's native code also prints its own lines on stdout
     stages = {o["stage"]: o for o in map(json.loads, (ln for ln in proc.stdout.splitlines() if ln.startswith("{")))}
@@ -89,6 +92,8 @@ def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
     assert stages["ingest"]["accepted"] == truth["expected"]["accepted"]
     assert stages["bots"]["blocklisted"] > 0 and (lake / "exports" / "blocklist.csv").is_file()
     assert noise(proc.stderr) == []
+    # nothing left in the folder it ran from: Spark's warehouse went to the cache
+    assert list(here.iterdir()) == [] and (cache / "vigie" / "spark-warehouse").is_dir()
 
 
 @pytest.mark.slow

@@ -83,6 +83,7 @@ def local_conf(
         "spark.ui.enabled": str(ui).lower(),
         # Python workers must run the interpreter that has vigie and the pinned stack installed.
         "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
+        **_warehouse(),
         **LOCAL_DEFAULTS,
         **DELTA_CONF,
     }
@@ -93,10 +94,37 @@ def local_conf(
 def _log4j_options() -> tuple[str, ...]:
     """The JVM option that points log4j at vigie's file; none when the user keeps their own in Spark's conf
     folder (the launcher puts it on the classpath, and log4j reads it from there)."""
-    folder = os.environ.get("SPARK_CONF_DIR") or os.path.join(_spark_home(), "conf")
-    if any(Path(folder, name).is_file() for name in LOG4J_NAMES):
+    if any(Path(_spark_conf_dir(), name).is_file() for name in LOG4J_NAMES):
         return ()
     return (f"-Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}",)  # a URI: no space to split the options on
+
+
+def _warehouse() -> dict[str, str]:
+    """Where a local session keeps Spark's warehouse: a folder in the user's cache, not the working one.
+
+    vigie addresses its Delta tables by path and makes no managed table, but Spark creates its warehouse
+    folder (by default `spark-warehouse` in the working folder) the first time a query consults the
+    catalog, so every run left an empty one wherever it was started. A `spark.sql.warehouse.dir` of the
+    user's spark-defaults.conf is kept: our settings reach the launcher as --conf, which would override it.
+    """
+    if "spark.sql.warehouse.dir" in _user_spark_defaults():
+        return {}
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return {"spark.sql.warehouse.dir": str(Path(cache, "vigie", "spark-warehouse"))}
+
+
+def _user_spark_defaults() -> set[str]:
+    """The keys set in the spark-defaults.conf that Spark's launcher reads (a Java properties file)."""
+    try:
+        text = Path(_spark_conf_dir(), "spark-defaults.conf").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    return {m.group(1) for m in re.finditer(r"^[ \t\f]*([^#!\s=:][^\s=:]*)", text, re.MULTILINE)}
+
+
+def _spark_conf_dir() -> str:
+    """The folder of Spark's configuration files, where its launcher looks: SPARK_CONF_DIR, else SPARK_HOME/conf."""
+    return os.environ.get("SPARK_CONF_DIR") or os.path.join(_spark_home(), "conf")
 
 
 def _spark_home() -> str:

@@ -43,7 +43,7 @@ def test_spark_submit_ingest_job(small_dump, tmp_path):
         "--lakehouse",
         str(lake),
     ]
-    proc = run(cmd)
+    proc = run(cmd, cwd=tmp_path)  # spark-submit keeps Spark's own warehouse default: the working folder
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = json.loads(proc.stdout.strip().splitlines()[-1])
     assert {k: counts[k] for k in truth["expected"]} == truth["expected"]
@@ -62,7 +62,8 @@ def test_spark_submit_without_the_jars_says_what_to_do(small_dump, tmp_path):
             str(dump),
             "--lakehouse",
             str(tmp_path / "lake"),
-        ]
+        ],
+        cwd=tmp_path,
     )
     assert proc.returncode == 2
     # spark-submit merges the Python driver's stderr into its own stdout: read what a terminal shows

@@ -6,17 +6,25 @@ BIN    := $(VENV)/bin
 DEMO   ?= demo/lakehouse
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test lint bench-ingest clean
+.PHONY: setup demo test lint lock bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
-# Re-install only when the pinned dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Re-install only when the dependencies or their lock change. The lock (constraints.txt) holds the exact
+# version of every Python package, direct or not, so a fresh clone installs what CI last tested.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	@java -version 2>&1 | grep -q 'version "17' || { echo "vigie needs Java 17 on PATH (apt-get install openjdk-17-jre-headless)"; exit 1; }
-	$(BIN)/pip install --quiet -e '.[spark,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[spark,dev]'
 	touch $@
+
+# Re-resolve the lock: the newest versions pyproject.toml allows, for every Python it supports (from 3.10,
+# its lowest) and every platform. Then `make test`, and commit both files together.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'uv>=0.9,<1'
+	$(BIN)/uv pip compile pyproject.toml --extra spark --extra dev --universal --python-version 3.10 \
+		--upgrade --quiet --custom-compile-command 'make lock' -o constraints.txt
 
 # Download the JVM jars from Maven Central into Ivy's cache once, and record the files it resolved.
 $(VENV)/.jars: $(VENV)/.installed lib/vigie/versions.py

@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-import tomllib
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from vigie import versions
 from vigie.config import Config, as_dict, load_config
@@ -22,6 +25,11 @@ from vigie.session import (
     memory_limit_bytes,
     remember_jars,
 )
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,6 +100,56 @@ def test_pyproject_pins_the_same_versions_as_the_versions_module():
 
 def test_installed_stack_matches_the_pins():
     assert versions.check_stack() == []
+
+
+def _locked(environment: dict[str, str]) -> dict[str, str]:
+    """The lock's pins (constraints.txt) that apply in `environment`, by canonical name."""
+    pins: dict[str, str] = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        req = Requirement(line)
+        if req.marker and not req.marker.evaluate(environment):
+            continue
+        name = canonicalize_name(req.name)
+        assert name not in pins, f"constraints.txt pins {name} twice for Python {environment['python_full_version']}"
+        (spec,) = req.specifier
+        assert spec.operator == "==", f"constraints.txt must pin exact versions: {line}"
+        pins[name] = spec.version
+    return pins
+
+
+def _python(minor: str) -> dict[str, str]:
+    return {**default_environment(), "python_version": minor, "python_full_version": f"{minor}.0"}
+
+
+def test_the_lock_pins_every_dependency_within_its_range_for_each_python_the_project_supports():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    wanted = [Requirement(r) for r in project["dependencies"] + extras["spark"] + extras["dev"]]
+    supported = [m for m in (f"3.{n}" for n in range(8, 16)) if f"{m}.0" in SpecifierSet(project["requires-python"])]
+    assert supported, "requires-python admits no Python 3 minor version"
+    for minor in supported:
+        env = _python(minor)
+        pins = _locked(env)
+        for req in wanted:
+            if req.marker and not req.marker.evaluate(env):
+                continue
+            name = canonicalize_name(req.name)
+            assert name in pins, f"constraints.txt has no pin of {req.name} for Python {minor}: run `make lock`"
+            assert pins[name] in req.specifier, (
+                f"constraints.txt pins {req.name}=={pins[name]} for Python {minor}, outside pyproject's "
+                f"{req}: run `make lock`"
+            )
+
+
+def test_the_environment_runs_the_locked_versions():
+    wrong = {
+        name: (version, versions.installed_version(name))
+        for name, version in _locked(default_environment()).items()
+        if versions.installed_version(name) != version
+    }
+    assert wrong == {}, "installed versions differ from constraints.txt (locked, installed): run `make setup`"
 
 
 def test_maven_coordinates_follow_the_installed_pip_versions():

@@ -34,6 +34,11 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _project() -> dict:
+    """The [project] table of pyproject.toml."""
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def test_shipped_conf_file_matches_the_code_defaults():
     assert as_dict(load_config(str(ROOT / "conf" / "vigie.yaml"))) == as_dict(Config())
 
@@ -92,7 +97,7 @@ def test_missing_conf_file_is_a_clear_error(tmp_path):
 
 
 def test_pyproject_pins_the_same_versions_as_the_versions_module():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = _project()
     deps = project["dependencies"] + project["optional-dependencies"]["spark"]
     pinned = dict(d.split("==") for d in deps if "==" in d)
     assert pinned == versions.PIP_PINS
@@ -124,7 +129,7 @@ def _python(minor: str) -> dict[str, str]:
 
 
 def test_the_lock_pins_every_dependency_within_its_range_for_each_python_the_project_supports():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = _project()
     extras = project["optional-dependencies"]
     wanted = [Requirement(r) for r in project["dependencies"] + extras["spark"] + extras["dev"]]
     supported = [m for m in (f"3.{n}" for n in range(8, 16)) if f"{m}.0" in SpecifierSet(project["requires-python"])]
@@ -144,11 +149,9 @@ def test_the_lock_pins_every_dependency_within_its_range_for_each_python_the_pro
 
 
 def test_the_environment_runs_the_locked_versions():
-    wrong = {
-        name: (version, versions.installed_version(name))
-        for name, version in _locked(default_environment()).items()
-        if versions.installed_version(name) != version
-    }
+    locked = _locked(default_environment())
+    installed = {name: versions.installed_version(name) for name in locked}
+    wrong = {name: (version, installed[name]) for name, version in locked.items() if installed[name] != version}
     assert wrong == {}, "installed versions differ from constraints.txt (locked, installed): run `make setup`"
 
 
@@ -289,7 +292,7 @@ def test_databricks_bundle_pins_the_same_jars_and_calls_the_cli():
     maven = [lib["maven"]["coordinates"] for lib in libs if "maven" in lib]
     assert maven == versions.maven_packages(["synapseml", "sparknlp"])  # Delta comes with the runtime
     task = job["tasks"][0]["python_wheel_task"]
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = _project()["scripts"]
     assert task["entry_point"] in scripts and task["parameters"][0] == "ingest"
     bundle = yaml.safe_load((ROOT / "databricks.yml").read_text())
     assert {"dev", "prod"} <= set(bundle["targets"])

@@ -15,11 +15,13 @@ from vigie import versions
 from vigie.config import Config, as_dict, load_config
 from vigie.errors import ConfigError
 from vigie.session import (
+    DELTA_CONF,
     LOG4J_CONFIG,
     _load_cached_jars,
     _loopback,
     get_spark,
     jar_manifest,
+    java_properties,
     local_conf,
     local_driver_memory,
     memory_limit_bytes,
@@ -261,6 +263,54 @@ def test_local_sessions_keep_sparks_warehouse_in_the_users_cache_unless_spark_de
     for line in ("spark.sql.warehouse.dir   /data/warehouse", "  spark.sql.warehouse.dir=/data/warehouse"):
         defaults.write_text(f"spark.master local[2]\n{line}\n")
         assert "spark.sql.warehouse.dir" not in local_conf("local[1]")  # the launcher applies the user's
+
+
+PROPERTIES_FILES = [
+    "# comment\n! comment too\n\n  spark.a   1  \nspark.b=2\nspark.c : x\\\n   y\n",
+    "spark.d\\ e = \\u0041\\t\\=z\nspark.e\\\\\nspark.f\n\\\n#not a comment\n",
+    "key=a\\\n#the value goes on\\\n\nnext:b\r\nwin\\\r\n\tdows\rold=mac\fform=feed\n=no key\n",
+    "spark.master local[2]\nspark.master local[4]\ntab\tsep\nends.in=a\\",
+    "\\\n\n#x y\nz 1\nonly.key   \nk:v\nsp\\u0061rk.g = \\\\\\\\ \na\\\n\n b 2\n",
+]
+
+
+@pytest.mark.parametrize("text", PROPERTIES_FILES)
+def test_spark_defaults_is_read_as_javas_properties_reader_reads_it(spark, text):
+    jvm = spark.sparkContext._jvm
+    props = jvm.java.util.Properties()
+    props.load(jvm.java.io.StringReader(text))
+    java = {key: props.getProperty(key).strip() for key in props.stringPropertyNames()}  # Spark trims values
+    assert java_properties(text) == java and len(java) >= 3
+
+
+def test_local_sessions_leave_the_users_spark_defaults_what_only_tunes_a_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    ours = local_conf("local[1]")
+    (tmp_path / "spark-defaults.conf").write_text(
+        "spark.ui.enabled true\nspark.ui.showConsoleProgress=true\nspark.kryoserializer.buffer.max 2g\n"
+        "spark.sql.session.timeZone Europe/Paris\nspark.serializer org.apache.spark.serializer.JavaSerializer\n"
+        "spark.sql.shuffle.partitions 200\nspark.driver.memory 5g\n"
+        "spark.driver.extraJavaOptions -XX:+UseZGC -Duser.timezone=Europe/Paris\n"
+    )
+    conf = local_conf("local[1]")
+    # the launcher applies the user's value of a setting we leave out
+    assert {"spark.ui.enabled", "spark.ui.showConsoleProgress", "spark.kryoserializer.buffer.max"}.isdisjoint(conf)
+    # vigie's results and libraries depend on these, and vigie's own settings size the run
+    for key in ("spark.sql.session.timeZone", "spark.serializer", "spark.sql.shuffle.partitions", *DELTA_CONF):
+        assert conf[key] == ours[key]
+    # the user's JVM options stay in force; ours come after them, so the later UTC wins
+    options = conf["spark.driver.extraJavaOptions"].split()
+    assert options[:2] == ["-XX:+UseZGC", "-Duser.timezone=Europe/Paris"]
+    assert options[2:] == ours["spark.driver.extraJavaOptions"].split()
+    # `auto` leaves the heap to the user's spark.driver.memory; a size set for vigie still wins
+    assert local_driver_memory("auto", available=16 * 2**30) is None
+    assert local_driver_memory("2g") == "2g"
+    # a log4j configuration of the user's, given as a JVM option, is theirs to keep
+    (tmp_path / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -Dlog4j2.configurationFile=/x.xml\n")
+    options = local_conf("local[1]")["spark.driver.extraJavaOptions"]
+    assert options == "-Dlog4j2.configurationFile=/x.xml -Duser.timezone=UTC"
 
 
 def test_a_local_jvm_starts_on_loopback_and_leaves_the_environment_as_it_was(monkeypatch):

@@ -98,21 +98,33 @@ def test_demo_pipeline_generates_ingests_and_scores_bots(tmp_path):
 
 
 @pytest.mark.slow
-def test_local_runs_give_the_jvm_the_configured_heap_and_start_quietly_on_loopback(monkeypatch):
+def test_local_runs_give_the_jvm_the_configured_heap_and_start_quietly_on_loopback(tmp_path, monkeypatch):
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)  # a value of the user's would be kept
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    # a user's spark-defaults.conf, read by Spark's launcher: what only tunes a run is theirs
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    (tmp_path / "spark-defaults.conf").write_text(
+        "spark.driver.memory 1g\nspark.ui.showConsoleProgress true\n"
+        "spark.driver.extraJavaOptions -Dvigie.probe=kept -Duser.timezone=Europe/Paris\n"
+    )
     # the CLI's own session path, in a fresh process: the heap is fixed when the JVM starts
     code = (
         "import argparse; from vigie.cli import _spark; from vigie.config import load_config; "
         "s = _spark(load_config(None, ['spark.driver_memory=1536m']), argparse.Namespace(master='local[1]')); "
-        "print('heap', s.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()); "
+        "jvm = s.sparkContext._jvm; "
+        "print('heap', jvm.java.lang.Runtime.getRuntime().maxMemory()); "
         "host = s.sparkContext.getConf().get('spark.driver.host'); "
-        "print('loopback', s.sparkContext._jvm.java.net.InetAddress.getByName(host).isLoopbackAddress())"
+        "print('loopback', jvm.java.net.InetAddress.getByName(host).isLoopbackAddress()); "
+        "print('probe', jvm.System.getProperty('vigie.probe'), jvm.System.getProperty('user.timezone')); "
+        "print('progress', s.sparkContext.getConf().get('spark.ui.showConsoleProgress'))"
     )
     proc = run([sys.executable, "-c", code])
     assert proc.returncode == 0, proc.stderr[-3000:]
     heap = int(next(ln.split()[1] for ln in proc.stdout.splitlines() if ln.startswith("heap ")))
-    assert 1400 * 2**20 < heap <= 1536 * 2**20  # Spark's default would be at most 1024 MiB
-    # and the JVM started on loopback, quietly
+    assert 1400 * 2**20 < heap <= 1536 * 2**20  # vigie's size won over the file's 1g, Spark's default too
+    # the user's JVM option and setting are in force, and vigie's UTC won over their time zone
+    assert {"probe kept UTC", "progress true"} <= set(proc.stdout.splitlines())
+    # and the JVM started on loopback, quietly (through vigie's log4j file, the user having none)
     assert "loopback True" in proc.stdout.splitlines() and noise(proc.stderr) == []
 
 

@@ -71,11 +71,14 @@ def local_conf(
     """The configuration vigie uses for a local session (also what the test fixture uses).
 
     `libraries` names the JVM libraries to load (see `jvm_libraries`); None loads the default set.
+    The user's spark-defaults.conf keeps its say (`USER_KEPT`, `_with_users_java_options`): our settings
+    reach the launcher as --conf, which overrides that file key by key.
     """
     ivy = os.environ.get("VIGIE_IVY_DIR", str(Path.home() / ".ivy2"))
+    users = user_spark_defaults()
     conf = {
         "spark.master": master,
-        "spark.driver.extraJavaOptions": " ".join(("-Duser.timezone=UTC", *_log4j_options())),
+        "spark.driver.extraJavaOptions": " ".join(("-Duser.timezone=UTC", *_log4j_options(users))),
         "spark.jars.packages": ",".join(versions.maven_packages(jvm_libraries(libraries))),
         "spark.jars.excludes": ",".join(versions.IVY_EXCLUDES),
         "spark.jars.ivy": ivy,
@@ -83,43 +86,105 @@ def local_conf(
         "spark.ui.enabled": str(ui).lower(),
         # Python workers must run the interpreter that has vigie and the pinned stack installed.
         "spark.pyspark.python": os.environ.get("PYSPARK_PYTHON", sys.executable),
-        **_warehouse(),
+        "spark.sql.warehouse.dir": _cache_warehouse(),
         **LOCAL_DEFAULTS,
         **DELTA_CONF,
     }
+    conf = {key: value for key, value in conf.items() if key not in USER_KEPT or key not in users}
+    conf.update(_with_users_java_options(conf, users))
     conf.update(extra or {})
     return conf
 
 
-def _log4j_options() -> tuple[str, ...]:
-    """The JVM option that points log4j at vigie's file; none when the user keeps their own in Spark's conf
-    folder (the launcher puts it on the classpath, and log4j reads it from there)."""
+def _log4j_options(users: Mapping[str, str]) -> tuple[str, ...]:
+    """The JVM option that points log4j at vigie's file; none when the user keeps their own: a file in
+    Spark's conf folder (the launcher puts it on the classpath, and log4j reads it from there), or an
+    option in the spark-defaults.conf `users`."""
     if any(Path(_spark_conf_dir(), name).is_file() for name in LOG4J_NAMES):
+        return ()
+    if "configurationFile=" in users.get("spark.driver.extraJavaOptions", ""):  # log4j2.… or log4j.…
         return ()
     return (f"-Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}",)  # a URI: no space to split the options on
 
 
-def _warehouse() -> dict[str, str]:
+def _cache_warehouse() -> str:
     """Where a local session keeps Spark's warehouse: a folder in the user's cache, not the working one.
 
     vigie addresses its Delta tables by path and makes no managed table, but Spark creates its warehouse
     folder (by default `spark-warehouse` in the working folder) the first time a query consults the
-    catalog, so every run left an empty one wherever it was started. A `spark.sql.warehouse.dir` of the
-    user's spark-defaults.conf is kept: our settings reach the launcher as --conf, which would override it.
+    catalog, so every run left an empty one wherever it was started.
     """
-    if "spark.sql.warehouse.dir" in _user_spark_defaults():
-        return {}
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return {"spark.sql.warehouse.dir": str(Path(cache, "vigie", "spark-warehouse"))}
+    return str(Path(cache, "vigie", "spark-warehouse"))
 
 
-def _user_spark_defaults() -> set[str]:
-    """The keys set in the spark-defaults.conf that Spark's launcher reads (a Java properties file)."""
+# Settings of a local session that only tune it: a value in the user's spark-defaults.conf wins over ours.
+# The rest of ours stay, as vigie's results or its libraries depend on them (UTC, Kryo for Spark NLP,
+# Delta, the pinned jars), or vigie's own configuration sets them (master, shuffle partitions, heap).
+USER_KEPT = frozenset(
+    {
+        "spark.sql.warehouse.dir",
+        "spark.ui.enabled",
+        "spark.ui.showConsoleProgress",
+        "spark.kryoserializer.buffer.max",
+        "spark.databricks.delta.snapshotPartitions",
+    }
+)
+JAVA_OPTIONS = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
+
+
+def _with_users_java_options(conf: Mapping[str, str], users: Mapping[str, str]) -> dict[str, str]:
+    """Our JVM options after the user's: theirs stay in force, and where both set a property, ours (the
+    later one) wins. A user's `-Duser.timezone` would otherwise shift vigie's hours."""
+    return {key: f"{users[key]} {conf[key]}" for key in JAVA_OPTIONS if users.get(key) and key in conf}
+
+
+def user_spark_defaults() -> dict[str, str]:
+    """The settings of the spark-defaults.conf that Spark's launcher reads, as it reads them."""
     try:
         text = Path(_spark_conf_dir(), "spark-defaults.conf").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return set()
-    return {m.group(1) for m in re.finditer(r"^[ \t\f]*([^#!\s=:][^\s=:]*)", text, re.MULTILINE)}
+        return {}
+    return java_properties(text)
+
+
+_PROPERTY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def java_properties(text: str) -> dict[str, str]:
+    """A Java properties file's settings, as `java.util.Properties.load` reads them and Spark's launcher
+    keeps them (values trimmed): `key value`, `key=value` or `key: value`; `#` and `!` start comments;
+    a line ending in an odd number of backslashes goes on in the next one."""
+    settings: dict[str, str] = {}
+    for line in _logical_lines(text):
+        key, value = re.match(r"((?:\\.|[^\\ \t\f=:])*)[ \t\f]*[=:]?[ \t\f]*(.*)", line, re.DOTALL).groups()
+        settings[_unescape(key)] = _unescape(value).strip()
+    return settings
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    logical = ""
+    for line in re.split(r"\r\n|\r|\n", text):  # Java's line ends, not every one Python knows
+        line = line.lstrip(" \t\f")
+        if not logical and (not line or line[0] in "#!"):  # as Java 9+ reads: nothing kept yet
+            continue
+        continued = (len(line) - len(line.rstrip("\\"))) % 2 == 1
+        logical += line[:-1] if continued else line
+        if not continued:
+            yield logical
+            logical = ""
+    if logical:  # the file ended inside a line
+        yield logical
+
+
+def _unescape(raw: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        char = match.group(1)
+        if char.startswith("u") and len(char) == 5:
+            return chr(int(char[1:], 16))
+        return _PROPERTY_ESCAPES.get(char, char)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", one, raw, flags=re.DOTALL)
 
 
 def _spark_conf_dir() -> str:
@@ -185,16 +250,17 @@ def auto_heap(total: int, divisor: int = 2) -> str:
 def local_driver_memory(setting: str, available: int | None = None) -> str | None:
     """The heap of a local session's JVM, as `spark.driver.memory` takes it; None leaves it to Spark.
 
-    A size ("8g", "512m") is used as given. "auto" defers to SPARK_DRIVER_MEMORY when it is set, else
-    takes half the memory this process may use (`available`, by default `memory_limit_bytes()`), between
-    1g and 31g: the rest is for the Python workers, LightGBM's native memory and the OS. Spark's own
-    default is 1g, whatever the machine has.
+    A size ("8g", "512m") is used as given. "auto" defers to SPARK_DRIVER_MEMORY or to the
+    `spark.driver.memory` of the user's spark-defaults.conf when either is set. Else it takes half the
+    memory this process may use (`available`, by default `memory_limit_bytes()`), between 1g and 31g:
+    the rest is for the Python workers, LightGBM's native memory and the OS. Spark's own default is
+    1g, whatever the machine has.
     """
     value = driver_memory_setting(setting)
     if value != "auto":
         return value
-    if os.environ.get("SPARK_DRIVER_MEMORY"):
-        return None
+    if os.environ.get("SPARK_DRIVER_MEMORY") or "spark.driver.memory" in user_spark_defaults():
+        return None  # the launcher reads both
     total = memory_limit_bytes() if available is None else available
     if total is None:
         return None

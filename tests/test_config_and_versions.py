@@ -154,7 +154,9 @@ def test_the_environment_runs_the_locked_versions():
     locked = _locked(default_environment())
     installed = {name: versions.installed_version(name) for name in locked}
     wrong = {name: (version, installed[name]) for name, version in locked.items() if installed[name] != version}
-    assert wrong == {}, "installed versions differ from constraints.txt (locked, installed): run `make setup`"
+    # `make setup` alone re-installs after a change of the lock, not after a package installed by hand
+    hint = "rm .venv/.installed && make setup"
+    assert wrong == {}, f"installed versions differ from constraints.txt (locked, installed): run `{hint}`"
 
 
 def test_maven_coordinates_follow_the_installed_pip_versions():

@@ -315,6 +315,19 @@ def test_local_sessions_leave_the_users_spark_defaults_what_only_tunes_a_run(tmp
     assert options == "-Dlog4j2.configurationFile=/x.xml -Duser.timezone=UTC"
 
 
+def test_local_sessions_keep_deltas_guard_against_vacuuming_the_versions_runs_record(spark, tmp_path):
+    """Model runs log the Delta versions of their inputs; a VACUUM under the 7-day retention would delete
+    their files. Delta refuses one unless the session turns its check off, which vigie's must not do."""
+    from delta.tables import DeltaTable
+
+    path = str(tmp_path / "table")
+    spark.range(3).write.format("delta").save(path)
+    spark.range(2).write.format("delta").mode("overwrite").save(path)
+    with pytest.raises(Exception, match="retentionDurationCheck"):
+        DeltaTable.forPath(spark, path).vacuum(0)
+    assert spark.read.format("delta").option("versionAsOf", 0).load(path).count() == 3
+
+
 def test_a_local_jvm_starts_on_loopback_and_leaves_the_environment_as_it_was(monkeypatch):
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
     with _loopback("local[2]"):

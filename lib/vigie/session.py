@@ -44,7 +44,6 @@ LOCAL_DEFAULTS = {
     "spark.kryoserializer.buffer.max": "1g",
     "spark.ui.showConsoleProgress": "false",
     "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -36,9 +38,9 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _project() -> dict:
-    """The [project] table of pyproject.toml."""
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+def _pyproject(table: str = "project") -> dict:
+    """A table of pyproject.toml, [project] by default."""
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())[table]
 
 
 def test_shipped_conf_file_matches_the_code_defaults():
@@ -99,7 +101,7 @@ def test_missing_conf_file_is_a_clear_error(tmp_path):
 
 
 def test_pyproject_pins_the_same_versions_as_the_versions_module():
-    project = _project()
+    project = _pyproject()
     deps = project["dependencies"] + project["optional-dependencies"]["spark"]
     pinned = dict(d.split("==") for d in deps if "==" in d)
     assert pinned == versions.PIP_PINS
@@ -126,14 +128,19 @@ def _locked(environment: dict[str, str]) -> dict[str, str]:
     return pins
 
 
+# `make setup` alone re-installs after a change of the lock, not after a package installed by hand
+REINSTALL = "rm .venv/.installed && make setup"
+
+
 def _python(minor: str) -> dict[str, str]:
     return {**default_environment(), "python_version": minor, "python_full_version": f"{minor}.0"}
 
 
 def test_the_lock_pins_every_dependency_within_its_range_for_each_python_the_project_supports():
-    project = _project()
+    project = _pyproject()
     extras = project["optional-dependencies"]
-    wanted = [Requirement(r) for r in project["dependencies"] + extras["spark"] + extras["dev"]]
+    build = _pyproject("build-system")["requires"]
+    wanted = [Requirement(r) for r in project["dependencies"] + extras["spark"] + extras["dev"] + build]
     supported = [m for m in (f"3.{n}" for n in range(8, 16)) if f"{m}.0" in SpecifierSet(project["requires-python"])]
     assert supported, "requires-python admits no Python 3 minor version"
     for minor in supported:
@@ -154,9 +161,16 @@ def test_the_environment_runs_the_locked_versions():
     locked = _locked(default_environment())
     installed = {name: versions.installed_version(name) for name in locked}
     wrong = {name: (version, installed[name]) for name, version in locked.items() if installed[name] != version}
-    # `make setup` alone re-installs after a change of the lock, not after a package installed by hand
-    hint = "rm .venv/.installed && make setup"
-    assert wrong == {}, f"installed versions differ from constraints.txt (locked, installed): run `{hint}`"
+    assert wrong == {}, f"installed versions differ from constraints.txt (locked, installed): run `{REINSTALL}`"
+
+
+def test_vigie_was_built_with_the_locked_setuptools():
+    """pip builds vigie in an isolated environment; without the lock there, it takes the newest setuptools."""
+    wheel = importlib.metadata.distribution("vigie").read_text("WHEEL") or ""
+    generator = re.search(r"^Generator: setuptools \(([^)]+)\)$", wheel, re.MULTILINE)
+    assert generator, f"vigie's WHEEL names no setuptools build: {wheel!r}"
+    locked = _locked(default_environment())["setuptools"]
+    assert generator[1] == locked, f"vigie was built with setuptools {generator[1]}, locked {locked}: run `{REINSTALL}`"
 
 
 def test_maven_coordinates_follow_the_installed_pip_versions():
@@ -357,7 +371,7 @@ def test_databricks_bundle_pins_the_same_jars_and_calls_the_cli():
     maven = [lib["maven"]["coordinates"] for lib in libs if "maven" in lib]
     assert maven == versions.maven_packages(["synapseml", "sparknlp"])  # Delta comes with the runtime
     task = job["tasks"][0]["python_wheel_task"]
-    scripts = _project()["scripts"]
+    scripts = _pyproject()["scripts"]
     assert task["entry_point"] in scripts and task["parameters"][0] == "ingest"
     bundle = yaml.safe_load((ROOT / "databricks.yml").read_text())
     assert {"dev", "prod"} <= set(bundle["targets"])

@@ -327,6 +327,8 @@ def test_local_sessions_leave_the_users_spark_defaults_what_only_tunes_a_run(tmp
     (tmp_path / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -Dlog4j2.configurationFile=/x.xml\n")
     options = local_conf("local[1]")["spark.driver.extraJavaOptions"]
     assert options == "-Dlog4j2.configurationFile=/x.xml -Duser.timezone=UTC"
+    (tmp_path / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -Dlogback.configurationFile=/y.xml\n")
+    assert "-Dlog4j.configurationFile=" in local_conf("local[1]")["spark.driver.extraJavaOptions"]  # not log4j's
 
 
 def test_local_sessions_keep_deltas_guard_against_vacuuming_the_versions_runs_record(spark, tmp_path):

@@ -101,8 +101,8 @@ def _log4j_options(users: Mapping[str, str]) -> tuple[str, ...]:
     option in the spark-defaults.conf `users`."""
     if any(Path(_spark_conf_dir(), name).is_file() for name in LOG4J_NAMES):
         return ()
-    if "configurationFile=" in users.get("spark.driver.extraJavaOptions", ""):  # log4j2.… or log4j.…
-        return ()
+    if re.search(r"-Dlog4j2?\.configurationFile=", users.get("spark.driver.extraJavaOptions", "")):
+        return ()  # the two names log4j 2 reads; another library's (logback's) leaves Spark's logging to us
     return (f"-Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}",)  # a URI: no space to split the options on
 
 

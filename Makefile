@@ -10,13 +10,14 @@ export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 # Re-install only when the dependencies or their lock change. The lock (constraints.txt) holds the exact
 # version of every Python package, direct or not, so a fresh clone installs what CI last tested. It also
-# constrains pip's isolated build of vigie itself, which would otherwise take the newest setuptools.
+# constrains pip's isolated build of vigie itself, which would otherwise take the newest setuptools, and
+# pins pip, the installer, first.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	@java -version 2>&1 | grep -q 'version "17' || { echo "vigie needs Java 17 on PATH (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	$(BIN)/pip install --quiet -c constraints.txt pip
 	$(BIN)/pip install --quiet -c constraints.txt --build-constraint constraints.txt -e '.[spark,dev]'
 	touch $@
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -10,6 +11,35 @@ import pytest
 
 # shared/ sits beside the repository (as in CI's clone); VIGIE_SHARED_DATA points elsewhere.
 SHARED = Path(os.environ.get("VIGIE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def pytest_configure(config):
+    """Give vigie's `error` warning filters to the Python processes the suite starts.
+
+    pytest's filters act in this process only. Spark's Python workers (the pandas UDFs) and the jobs run
+    through spark-submit start from the environment, so they get the same filters through PYTHONWARNINGS.
+    """
+    own = worker_warning_filters(config.getini("filterwarnings"))
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *own]))
+
+
+def worker_warning_filters(lines: list[str]) -> list[str]:
+    """pytest's `error` filters on module `vigie` as -W filters, one per vigie module.
+
+    pytest matches a filter's module as a regular expression from the start of the name, so `vigie` covers
+    vigie.bots too; -W and PYTHONWARNINGS match the whole name, so each module needs its own filter.
+    """
+    root = Path(importlib.util.find_spec("vigie").origin).parent
+    modules = sorted(
+        ".".join(("vigie", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        for p in root.rglob("*.py")
+    )
+    filters = []
+    for line in lines:
+        action, message, category, module = ([*line.split(":"), "", "", "", ""])[:4]
+        if action == "error" and module == "vigie" and not message:
+            filters += [f"error::{category}:{name}" for name in modules]
+    return filters
 
 
 @pytest.fixture(scope="session")

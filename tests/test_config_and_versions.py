@@ -12,6 +12,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from pyspark.errors import PythonException
 
 from vigie import versions
 from vigie.config import Config, as_dict, load_config
@@ -236,6 +237,24 @@ def test_the_test_session_runs_on_the_jars_its_manifest_records(spark):
     recorded = jar_manifest(settings).read_text().split()
     assert recorded == spark.sparkContext.getConf().get("spark.jars").split(",")
     assert any("delta-spark_2.12" in jar for jar in recorded)
+
+
+def test_sparks_python_workers_fail_on_vigies_deprecation_warnings_as_pytest_does(spark):
+    """A pandas UDF runs in Spark's Python workers, outside pytest's filters: conftest.py hands them on."""
+
+    def warned_from(module):
+        def udf(batches):
+            import warnings
+
+            for batch in batches:
+                warnings.warn_explicit("an API vigie uses is going", DeprecationWarning, "u.py", 1, module=module)
+                yield batch
+
+        return spark.range(3).mapInPandas(udf, "id long").collect()
+
+    with pytest.raises(PythonException, match="DeprecationWarning: an API vigie uses is going"):
+        warned_from("vigie.features.bots")
+    assert len(warned_from("pandas")) == 3  # a dependency's own deprecations stay its business
 
 
 def test_local_sessions_log_through_vigies_log4j_file_unless_the_user_keeps_one(spark, tmp_path, monkeypatch):

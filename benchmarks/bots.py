@@ -55,6 +55,18 @@ def _bz2_len(text: str) -> int:
     return bz2_size(text.encode("utf-8"))
 
 
+def raw_bz2_seconds(pool, timelines: list[str], repeats: int, chunksize: int = 64) -> float:
+    """The goal's baseline: median seconds for `pool` (a process pool, one worker per Spark core) to bz2 every
+    joined timeline, as the stage's UDF does, after a warm-up that starts the workers."""
+    list(pool.map(_bz2_len, timelines[:2000], chunksize=chunksize))
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        list(pool.map(_bz2_len, timelines, chunksize=chunksize))
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
 def process_tree_cpu(root: int) -> tuple[float, float] | None:
     """CPU seconds used so far by process `root` (the Spark JVM) and, apart, by the Python processes under it
     (the UDF workers, with their reaped children); None without /proc."""
@@ -315,14 +327,8 @@ def main() -> None:
     counts = pdf.groupby("user_id").size()
     joined = pdf.groupby("user_id")["text"].agg("\n".join)[counts[counts >= cfg.min_tweets].index].tolist()
     raw_mb = sum(len(t.encode("utf-8")) for t in joined) / 2**20
-    bz2_runs = []
     with ProcessPoolExecutor(args.cores) as pool:
-        list(pool.map(_bz2_len, joined[:2000], chunksize=64))  # workers started and warm
-        for _ in range(args.repeats):
-            started = time.perf_counter()
-            list(pool.map(_bz2_len, joined, chunksize=64))
-            bz2_runs.append(time.perf_counter() - started)
-    bz2_secs = statistics.median(bz2_runs)
+        bz2_secs = raw_bz2_seconds(pool, joined, args.repeats)
     one_process = []  # context, not the goal: what a plain single-process loop over the timelines takes
     for _ in range(args.repeats):
         started = time.perf_counter()

@@ -28,13 +28,12 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from bots import _bz2_len, median_cpu, noop, timed_with_cpu, timeline_floor
+from bots import median_cpu, noop, raw_bz2_seconds, timed_with_cpu, timeline_floor
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SHARED = HERE.parents[1] / "shared" / "data"
@@ -132,12 +131,8 @@ def main() -> None:
             floor = [
                 timed_with_cpu(lambda t=table: noop(timeline_floor(t, cfg)), jvm_pid) for _ in range(args.repeats + 1)
             ]
-            list(pool.map(_bz2_len, timelines[:200], chunksize=8))  # workers started and warm
-            raw = []
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                list(pool.map(_bz2_len, timelines, chunksize=max(1, len(timelines) // (args.cores * 64))))
-                raw.append(time.perf_counter() - started)
+            chunk = max(1, len(timelines) // (args.cores * 64))  # 960 long timelines need smaller chunks than 64
+            raw_secs = raw_bz2_seconds(pool, timelines, args.repeats, chunk)
 
             # the floor must compress exactly these bytes: its ratio per user against raw bz2's
             ratios = timeline_floor(table, cfg).select((F.col("user_id") % 10**9).alias("user_id"), "compression_ratio")
@@ -148,7 +143,6 @@ def main() -> None:
 
             stage_secs = statistics.median(t for t, _ in runs[1:])
             floor_secs = statistics.median(t for t, _ in floor[1:])
-            raw_secs = statistics.median(raw)
             stage_cpu, floor_cpu = median_cpu([c for _, c in runs[1:]]), median_cpu([c for _, c in floor[1:]])
             mb = sum(len(t.encode("utf-8")) for t in timelines) / 2**20
             results.append(
